@@ -1,0 +1,67 @@
+// The daemon's answers to the client API: node and link snapshots, ha.cf
+// parameters and counters.
+
+package daemon
+
+import (
+	"github.com/hasuite/hasuite/heartbeatd/api"
+)
+
+// apiState implements api.State over a running daemon.
+type apiState struct{ d *Daemon }
+
+func (s apiState) LocalNode() string { return s.d.node }
+
+func (s apiState) Nodes() []api.NodeInfo {
+	s.d.mu.Lock()
+	nodes := s.d.mem.Nodes()
+	s.d.mu.Unlock()
+	out := make([]api.NodeInfo, 0, len(nodes))
+	for _, n := range nodes {
+		ni := api.NodeInfo{Name: n.Name, Type: api.NodeNormal, Status: string(n.Status), Weight: 100}
+		for _, l := range n.Links {
+			st := api.LinkDead
+			if l.Up {
+				st = api.LinkUp
+			}
+			ni.Links = append(ni.Links, api.LinkInfo{Name: l.Name, Status: st})
+		}
+		out = append(out, ni)
+	}
+	return out
+}
+
+func (s apiState) Param(name string) (string, bool) {
+	v, ok := s.d.files.Load().HA.Params[name]
+	return v, ok
+}
+
+// ResourceStatus is empty until the resource manager (part 2) exists.
+func (s apiState) ResourceStatus() string { return "" }
+
+func (s apiState) Counters() map[string]uint64 {
+	c := &s.d.counter
+	s.d.mu.Lock()
+	m := s.d.mem.Counters
+	s.d.mu.Unlock()
+	return map[string]uint64{
+		"packets_received":       c.received.Load(),
+		"packets_auth_failed":    c.authFailed.Load(),
+		"packets_malformed":      c.malformed.Load(),
+		"packets_too_big":        c.tooBig.Load(),
+		"packets_queue_full":     c.queueFull.Load(),
+		"send_errors":            c.sendErrors.Load(),
+		"messages_accepted":      m.Accepted,
+		"messages_duplicate":     m.Duplicate,
+		"messages_replay":        m.Replay,
+		"messages_unknown_node":  m.UnknownNode,
+		"messages_not_for_us":    m.NotForUs,
+		"messages_malformed":     m.Malformed,
+		"messages_lost":          m.Lost,
+		"messages_irretrievable": m.Irretrievable,
+		"rexmit_requested":       m.RexmitRequested,
+		"rexmit_sent":            m.RexmitSent,
+		"nak_sent":               m.NakSent,
+		"late_heartbeats":        m.LateHeartbeats,
+	}
+}
