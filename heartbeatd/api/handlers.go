@@ -15,7 +15,7 @@ import (
 const einval = "EINVAL"
 
 // handler answers one request; it returns the reply messages in order.
-type handler func(st State, req *wire.Message, extra map[string]uint64) []*wire.Message
+type handler func(st State, req *wire.Message, extra func() map[string]uint64) []*wire.Message
 
 var handlers = map[string]handler{
 	ReqNodeList:    nodeList,
@@ -33,9 +33,9 @@ var handlers = map[string]handler{
 	ReqCounters:    counters,
 }
 
-// dispatch answers req; extra holds the server's own counters for
+// dispatch answers req; extra returns the server's own counters for
 // hasuite-counters. bad reports whether the answer is a badreq.
-func dispatch(st State, req *wire.Message, extra map[string]uint64) (replies []*wire.Message, bad bool) {
+func dispatch(st State, req *wire.Message, extra func() map[string]uint64) (replies []*wire.Message, bad bool) {
 	reqtype, _ := req.Lookup(FieldReqType)
 	if t := req.Type(); t != TypeRequest {
 		return []*wire.Message{badReq(reqtype, "unsupported message type "+strconv.Quote(t))}, true
@@ -96,7 +96,7 @@ func requestedNode(st State, req *wire.Message) (NodeInfo, *wire.Message) {
 	return n, nil
 }
 
-func nodeList(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func nodeList(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	nodes := st.Nodes()
 	if len(nodes) == 0 {
 		return okReply(reply(ReqNodeList))
@@ -116,7 +116,7 @@ func nodeList(st State, req *wire.Message, _ map[string]uint64) []*wire.Message 
 	return out
 }
 
-func nodeStatus(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func nodeStatus(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	n, bad := requestedNode(st, req)
 	if bad != nil {
 		return []*wire.Message{bad}
@@ -124,7 +124,7 @@ func nodeStatus(st State, req *wire.Message, _ map[string]uint64) []*wire.Messag
 	return okReply(reply(ReqNodeStatus).Add(FieldStatus, n.Status))
 }
 
-func nodeType(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func nodeType(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	n, bad := requestedNode(st, req)
 	if bad != nil {
 		return []*wire.Message{bad}
@@ -132,7 +132,7 @@ func nodeType(st State, req *wire.Message, _ map[string]uint64) []*wire.Message 
 	return okReply(reply(ReqNodeType).Add(FieldNodeType, n.Type))
 }
 
-func nodeWeight(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func nodeWeight(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	n, bad := requestedNode(st, req)
 	if bad != nil {
 		return []*wire.Message{bad}
@@ -140,7 +140,7 @@ func nodeWeight(st State, req *wire.Message, _ map[string]uint64) []*wire.Messag
 	return okReply(reply(ReqNodeWeight).Add(FieldWeight, strconv.Itoa(n.Weight)))
 }
 
-func nodeSite(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func nodeSite(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	n, bad := requestedNode(st, req)
 	if bad != nil {
 		return []*wire.Message{bad}
@@ -149,7 +149,7 @@ func nodeSite(st State, req *wire.Message, _ map[string]uint64) []*wire.Message 
 }
 
 // numNodes counts normal nodes only, like classic api_num_nodes.
-func numNodes(st State, _ *wire.Message, _ map[string]uint64) []*wire.Message {
+func numNodes(st State, _ *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	count := 0
 	for _, n := range st.Nodes() {
 		if n.Type == NodeNormal {
@@ -159,7 +159,7 @@ func numNodes(st State, _ *wire.Message, _ map[string]uint64) []*wire.Message {
 	return okReply(reply(ReqNumNodes).Add(FieldNumNodes, strconv.Itoa(count)))
 }
 
-func ifList(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func ifList(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	n, bad := requestedNode(st, req)
 	if bad != nil {
 		return []*wire.Message{bad}
@@ -181,7 +181,7 @@ func ifList(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
 	return out
 }
 
-func ifStatus(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func ifStatus(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	n, bad := requestedNode(st, req)
 	if bad != nil {
 		return []*wire.Message{bad}
@@ -196,7 +196,7 @@ func ifStatus(st State, req *wire.Message, _ map[string]uint64) []*wire.Message 
 }
 
 // getParm answers OK without pvalue for an unset parameter, like classic.
-func getParm(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func getParm(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	name, present := req.Lookup(FieldPName)
 	if !present {
 		return []*wire.Message{badReq(ReqGetParm, einval)}
@@ -211,7 +211,7 @@ func getParm(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
 	return okReply(m)
 }
 
-func getRsc(st State, _ *wire.Message, _ map[string]uint64) []*wire.Message {
+func getRsc(st State, _ *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	rs := st.ResourceStatus()
 	if rs == "" {
 		return []*wire.Message{badReq(ReqGetRsc, "resources are not managed by this heartbeatd")}
@@ -220,7 +220,7 @@ func getRsc(st State, _ *wire.Message, _ map[string]uint64) []*wire.Message {
 }
 
 // getUUID answers OK without queryuuid for an unknown node, like classic.
-func getUUID(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func getUUID(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	name, present := req.Lookup(FieldQueryName)
 	if !present {
 		return []*wire.Message{badReq(ReqGetUUID, "no query node name found")}
@@ -234,7 +234,7 @@ func getUUID(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
 
 // getNodeName maps queryuuid to a node name; without queryuuid (hasuite
 // extension) it answers the local node name.
-func getNodeName(st State, req *wire.Message, _ map[string]uint64) []*wire.Message {
+func getNodeName(st State, req *wire.Message, _ func() map[string]uint64) []*wire.Message {
 	m := reply(ReqGetNodeName)
 	uuid, present := req.Binary(FieldQueryUUID)
 	if !present {
@@ -251,10 +251,10 @@ func getNodeName(st State, req *wire.Message, _ map[string]uint64) []*wire.Messa
 
 // counters answers every counter of the daemon and of the API server,
 // sorted by name. Names that cannot be a classic field name are skipped.
-func counters(st State, _ *wire.Message, extra map[string]uint64) []*wire.Message {
+func counters(st State, _ *wire.Message, extra func() map[string]uint64) []*wire.Message {
 	all := make(map[string]uint64)
 	maps.Copy(all, st.Counters()) // never write into the daemon's map
-	maps.Copy(all, extra)
+	maps.Copy(all, extra())
 	m := reply(ReqCounters)
 	for _, name := range slices.Sorted(maps.Keys(all)) {
 		if !validFieldName(name) {

@@ -144,6 +144,7 @@ func (s *Server) Path() string { return s.path }
 func (s *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.Close() })
 	defer stop()
+	var backoff time.Duration
 	for {
 		c, err := s.ln.AcceptUnix()
 		if err != nil {
@@ -151,13 +152,17 @@ func (s *Server) Serve(ctx context.Context) error {
 				s.wg.Wait()
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			// Out of file descriptors and the like: keep the API alive and
+			// retry, backing off up to a second, like net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.WithError(err).WithField("retry", backoff).Error("accepting API client failed")
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
 			}
-			s.Close()
-			return fmt.Errorf("accepting API client: %w", err)
+			continue
 		}
+		backoff = 0
 		if !s.track(c) {
 			c.Close()
 			continue
@@ -260,7 +265,7 @@ func (s *Server) serveConn(c *net.UnixConn) {
 			return
 		}
 		s.nRequests.Add(1)
-		replies, bad := dispatch(s.st, req, s.Counters())
+		replies, bad := dispatch(s.st, req, s.Counters)
 		if bad {
 			s.nBadReq.Add(1)
 			log.WithFields(logrus.Fields{"reqtype": req.Get(FieldReqType), "info": replies[0].Get(FieldInfo)}).

@@ -82,6 +82,9 @@ type State interface {
 	Nodes() []NodeInfo
 	// Param returns a parameter's configured or default string
 	// (cl_status hbparameter); ok is false when it has no value.
+	// cl_status also asks for "hbversion" (hbstatus -v prints it; classic
+	// gives "3.0.6 (node: <hg id>)") and "pacemaker" (unset or a false
+	// boolean such as "false" means resources are managed by haresources).
 	Param(name string) (value string, ok bool)
 	// ResourceStatus returns none, local, foreign, all or transition, or ""
 	// when this daemon does not manage resources.

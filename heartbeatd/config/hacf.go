@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -986,7 +987,7 @@ func (p *hacfParser) finish() {
 	}
 	for _, a := range defaultAPIAuth {
 		if _, ok := p.apiSeen[a.Client]; !ok {
-			c.APIAuth = append(c.APIAuth, a)
+			c.APIAuth = append(c.APIAuth, APIAuth{Client: a.Client, UIDs: slices.Clone(a.UIDs), GIDs: slices.Clone(a.GIDs)})
 		}
 	}
 	if c.AutoFailback == Legacy {

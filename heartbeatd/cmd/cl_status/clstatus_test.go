@@ -22,7 +22,7 @@ type fakeState struct {
 	rsc    string
 }
 
-func (f *fakeState) LocalNode() string { return "nodea" }
+func (f *fakeState) LocalNode() string     { return "nodea" }
 func (f *fakeState) Nodes() []api.NodeInfo { return f.nodes }
 func (f *fakeState) Param(name string) (string, bool) {
 	v, ok := f.params[name]
