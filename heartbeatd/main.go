@@ -22,9 +22,6 @@ import (
 	"github.com/hasuite/hasuite/internal/logging"
 )
 
-// Version is the hasuite release; heartbeat's version is what we speak.
-var Version = "0.1.0"
-
 func main() {
 	var (
 		debugTerm  = flag.Bool("d", false, "run in the foreground, debug logging to the terminal")
@@ -45,7 +42,7 @@ func main() {
 		nodeName   = flag.String("node", "", "this node's name (default: nodeinfo, else uname -n)")
 	)
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "Usage: heartbeatd [-dDkMrRsvVlft] [-confdir DIR] [-statedir DIR] [-rundir DIR] [-pidfile FILE] [-node NAME]")
+		fmt.Fprintln(os.Stderr, "Usage: heartbeatd [-dDkMrsvVlft] [-confdir DIR] [-statedir DIR] [-rundir DIR] [-pidfile FILE] [-node NAME]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -56,7 +53,7 @@ func main() {
 
 	switch {
 	case *version:
-		fmt.Printf("3.0.6 (hasuite heartbeatd %s)\n", Version)
+		fmt.Println(daemon.HeartbeatVersion)
 		return
 	case *defaults:
 		printDefaults()

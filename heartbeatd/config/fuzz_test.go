@@ -78,7 +78,9 @@ func FuzzParseHACF(f *testing.F) {
 				t.Fatalf("bad medium %+v", m)
 			}
 		}
-		if c.Keepalive <= 0 || c.Warntime <= 0 || c.Deadtime < 0 || c.Initdead < 0 || c.Deadping < 0 {
+		// warntime defaults to deadtime/2, which may be 0 until Validate
+		// rejects such a deadtime.
+		if c.Keepalive <= 0 || c.Warntime < 0 || c.Deadtime < 0 || c.Initdead < 0 || c.Deadping < 0 {
 			t.Fatalf("bad times %v %v %v %v %v", c.Keepalive, c.Warntime, c.Deadtime, c.Initdead, c.Deadping)
 		}
 		for _, p := range []string{"keepalive", "deadtime", "warntime", "initdead", "deadping", "udpport", "auto_failback"} {
@@ -88,6 +90,8 @@ func FuzzParseHACF(f *testing.F) {
 		}
 		if err := c.Validate("a"); err != nil {
 			checkErrors(t, err, text)
+		} else if c.Warntime <= 0 || c.Deadtime <= 2*c.Keepalive || c.Initdead < c.Deadtime {
+			t.Fatalf("Validate passed bad times %v %v %v %v", c.Keepalive, c.Warntime, c.Deadtime, c.Initdead)
 		}
 	})
 }

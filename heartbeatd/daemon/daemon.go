@@ -29,6 +29,13 @@ import (
 	"github.com/hasuite/hasuite/internal/sdnotify"
 )
 
+// Version is the hasuite release.
+var Version = "0.1.0"
+
+// HeartbeatVersion is what heartbeatd reports as its heartbeat version: the
+// protocol it speaks, then what it is.
+var HeartbeatVersion = "3.0.6 (hasuite heartbeatd " + Version + ")"
+
 // Options are the daemon's paths and identity, all overridable so tests can
 // run several nodes on one machine.
 type Options struct {

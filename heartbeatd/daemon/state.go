@@ -32,6 +32,12 @@ func (s apiState) Nodes() []api.NodeInfo {
 }
 
 func (s apiState) Param(name string) (string, bool) {
+	switch name {
+	case "hbversion":
+		return HeartbeatVersion, true
+	case "pacemaker", "crm":
+		return "false", true
+	}
 	v, ok := s.d.files.Load().HA.Params[name]
 	return v, ok
 }

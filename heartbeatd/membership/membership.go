@@ -86,8 +86,8 @@ type Membership struct {
 // Counters count what membership dropped or did, for logs, tests and metrics.
 type Counters struct {
 	Accepted, Duplicate, Replay, UnknownNode, NotForUs, Malformed uint64
-	Lost, Irretrievable, RexmitRequested, RexmitSent, NakSent        uint64
-	LateHeartbeats                                                    uint64
+	Lost, Irretrievable, RexmitRequested, RexmitSent, NakSent     uint64
+	LateHeartbeats                                                uint64
 }
 
 // New returns a stopped state machine; call Start.
@@ -309,6 +309,7 @@ func (m *Membership) declareDead(p *peer, now time.Time, out *actions) {
 	out.log(Warn, fmt.Sprintf("node %s: is dead", p.name), map[string]any{"node": p.name})
 	out.add(NodeChange{Node: p.name, From: p.status, To: StatusDead})
 	p.status = StatusDead
+	p.lastStatus = time.Time{} // a return is not a late heartbeat
 	for _, lname := range m.cfg.Links {
 		if l := p.links[lname]; l.up {
 			l.up = false

@@ -31,9 +31,9 @@ type sim struct {
 	ring    *wire.Keyring
 	nodes   map[string]*Membership
 	order   []string
-	cut     map[string]bool                                // node -> no packets in or out
+	cut     map[string]bool                               // node -> no packets in or out
 	drop    func(from, to string, msg *wire.Message) bool // per-packet loss
-	sent    map[string][]*wire.Message                     // everything each node transmitted
+	sent    map[string][]*wire.Message                    // everything each node transmitted
 	changes []change
 	logs    map[string][]string
 }

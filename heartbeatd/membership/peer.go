@@ -93,7 +93,8 @@ func (m *Membership) track(now time.Time, p *peer, msg *wire.Message, linkName s
 	case hg > p.gen:
 		out.log(Info, fmt.Sprintf("Heartbeat restart on node %s", p.name), map[string]any{"node": p.name})
 		p.resetTracking(hg)
-		p.everHeard = false // a restart, not a partition healing
+		p.everHeard = false        // a restart, not a partition healing
+		p.lastStatus = time.Time{} // nor a late heartbeat
 		return fresh()
 	}
 	switch {

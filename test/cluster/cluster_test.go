@@ -292,3 +292,36 @@ func TestCheckConfigNamesFileAndLine(t *testing.T) {
 		t.Errorf("-t accepted a world-readable authkeys: %s", out)
 	}
 }
+
+// A reload with a broken ha.cf keeps the running configuration and says why;
+// a good one is taken.
+func TestReloadKeepsRunningConfigOnError(t *testing.T) {
+	netns.RequireRoot(t)
+	t.Parallel()
+	_, a, b := pair(t, "200ms", "1", []string{"bcast hb0"}, "sha1")
+	a.WaitStatus(t, "nodeb", "active", 6*time.Second)
+	cf := filepath.Join(a.ConfDir(), "ha.cf")
+	good, _ := os.ReadFile(cf)
+	os.WriteFile(cf, append(append([]byte(nil), good...), "keepalive banana\n"...), 0o644)
+	a.Reload(t)
+	waitLog(t, a, "reload failed, keeping the running configuration")
+	if !strings.Contains(a.Log(), cf+":") {
+		t.Errorf("reload error does not name %s:LINE:\n%s", cf, a.Log())
+	}
+	time.Sleep(1500 * time.Millisecond) // longer than deadtime: still talking
+	if a.NodeStatus("nodeb") != "active" || b.NodeStatus("nodea") != "active" {
+		t.Fatalf("pair broke after a failed reload")
+	}
+	os.WriteFile(cf, good, 0o644)
+	a.Reload(t)
+	waitLog(t, a, "configuration reloaded")
+}
+
+func waitLog(t *testing.T, n *hbnode.Node, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(n.Log(), s); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never logged %q:\n%s", n.Name, s, n.Log())
+		}
+	}
+}

@@ -269,3 +269,15 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// ConfDir is the node's configuration directory (ha.cf, authkeys).
+func (n *Node) ConfDir() string { return filepath.Join(n.Dir, "etc") }
+
+// Reload runs heartbeatd -r against the node's pid file (SIGHUP).
+func (n *Node) Reload(t testing.TB) {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(n.bin, "heartbeatd"), "-r", "-pidfile", filepath.Join(n.Dir, "heartbeatd.pid")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("heartbeatd -r: %v: %s", err, out)
+	}
+}

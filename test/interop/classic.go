@@ -120,7 +120,7 @@ func RequireClassic(t testing.TB) {
 	t.Helper()
 	netns.RequireRoot(t)
 	if !HaveClassic() {
-		t.Skip("needs heartbeat 3.0.6: " + HeartbeatPath + ", cl_status, unshare and nsenter (apt-get install heartbeat)")
+		netns.Skip(t, "needs heartbeat 3.0.6: "+HeartbeatPath+", cl_status, unshare and nsenter (apt-get install heartbeat)")
 	}
 }
 

@@ -24,7 +24,8 @@ const (
 	// dead: deadtime + the 2 s start-up bonus + margin.
 	deadWithin   = testDeadtime + 2*time.Second + 1500*time.Millisecond
 	activeWithin = 10 * time.Second
-	// stableWithin bounds the start-up resource transition (10 s).
+	// stableWithin bounds the start-up resource transition (10 s with
+	// auto_failback on or off).
 	stableWithin = 15 * time.Second
 )
 
@@ -42,17 +43,22 @@ crm no
 
 const pairAuthKeys = "auth 1\n1 sha1 s3cretKey\n"
 
-// startPair starts nodea and nodeb in a new lab and waits until each sees
-// the other active.
-func startPair(t *testing.T) (a, b *Classic) {
+// legacyHACF is pairHACF with auto_failback legacy: no start-up resource
+// transition (auto_failback on/off spends 10 s in it, and a node asked to
+// stop during it waits for it to end).
+var legacyHACF = strings.Replace(pairHACF, "auto_failback on", "auto_failback legacy", 1)
+
+// startPair starts nodea and nodeb with ha.cf text hacf in a new lab and
+// waits until each sees the other active.
+func startPair(t *testing.T, hacf string) (a, b *Classic) {
 	t.Helper()
 	RequireClassic(t)
 	lab := netns.NewLab(t)
 	ha := lab.AddHost("a", "10.77.0.1/24")
 	hb := lab.AddHost("b", "10.77.0.2/24")
 	t0 := time.Now()
-	a = StartClassic(t, ha, ClassicOptions{Node: "nodea", HACF: pairHACF, AuthKeys: pairAuthKeys})
-	b = StartClassic(t, hb, ClassicOptions{Node: "nodeb", HACF: pairHACF, AuthKeys: pairAuthKeys})
+	a = StartClassic(t, ha, ClassicOptions{Node: "nodea", HACF: hacf, AuthKeys: pairAuthKeys})
+	b = StartClassic(t, hb, ClassicOptions{Node: "nodeb", HACF: hacf, AuthKeys: pairAuthKeys})
 	a.WaitNodeStatus(t, "nodeb", "active", activeWithin)
 	b.WaitNodeStatus(t, "nodea", "active", activeWithin)
 	t.Logf("both nodes active %v after launch", time.Since(t0).Round(time.Millisecond))
@@ -61,7 +67,7 @@ func startPair(t *testing.T) (a, b *Classic) {
 
 func TestClassicPair(t *testing.T) {
 	t.Parallel()
-	a, b := startPair(t)
+	a, b := startPair(t, pairHACF)
 
 	for _, c := range []*Classic{a, b} {
 		if out, rc := c.ClStatus(t, "nodestatus", c.Node()); strings.TrimSpace(out) != "active" || rc != 0 {
@@ -93,10 +99,8 @@ func TestClassicPair(t *testing.T) {
 
 func TestClassicStopStart(t *testing.T) {
 	t.Parallel()
-	a, b := startPair(t)
+	a, b := startPair(t, legacyHACF)
 	gen0, uuid0 := readState(t, b)
-	// A node asked to stop during the start-up resource transition waits
-	// for it to end first.
 	a.WaitStable(t, stableWithin)
 	b.WaitStable(t, stableWithin)
 

@@ -36,14 +36,27 @@ const HostIface = "hb0"
 
 // RequireRoot skips the test unless it runs as root and the ip command is
 // available.
+//
+// With HASUITE_REQUIRE_ROOT_SUITES=1 (set by CI) a missing requirement fails
+// the test instead: a skipped suite proves nothing.
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates network namespaces")
+		Skip(t, "needs root: creates network namespaces")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs root: the ip command (iproute2) is not installed")
+		Skip(t, "needs root: the ip command (iproute2) is not installed")
 	}
+}
+
+// Skip skips the test with reason, or fails it when
+// HASUITE_REQUIRE_ROOT_SUITES=1.
+func Skip(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("HASUITE_REQUIRE_ROOT_SUITES") == "1" {
+		t.Fatalf("HASUITE_REQUIRE_ROOT_SUITES=1 but %s", reason)
+	}
+	t.Skip(reason)
 }
 
 // Lab is a set of network namespaces joined by a bridge in a hub namespace.
