@@ -42,7 +42,8 @@ const (
 // Timing of the harness.
 const (
 	// startTimeout bounds the time from launch until heartbeat has
-	// validated its config and created its FIFO (milliseconds in practice).
+	// validated its config and created its FIFO: well under a second on an
+	// idle machine, seconds on a loaded one.
 	startTimeout = 10 * time.Second
 	// stopTimeout bounds a graceful stop. heartbeat needs about 2.5 s (it
 	// keeps sending status for 2 s after shutdone before killing its
@@ -51,7 +52,7 @@ const (
 	stopTimeout = 20 * time.Second
 	// cleanupGrace is how long the test cleanup waits after SIGTERM before
 	// it sends SIGKILL: enough for a stable node to stop gracefully.
-	cleanupGrace = 3 * time.Second
+	cleanupGrace = 4 * time.Second
 	// pollInterval is the period of WaitNodeStatus and of start-up polls.
 	pollInterval = 50 * time.Millisecond
 	// clStatusTimeout bounds one cl_status run (cl_status itself gives up
