@@ -158,7 +158,8 @@ type HACF struct {
 	Params   map[string]string // directive -> raw configured string or classic default (cl_status hbparameter)
 	Warnings []string          // non-fatal findings, each "file[:line]: ..."
 
-	lines map[string]int // directive -> line of its last occurrence
+	lines  map[string]int  // directive -> line of its last occurrence
+	warned map[string]bool // Warnings already given
 }
 
 // directive describes how one ha.cf keyword is read.
@@ -407,14 +408,19 @@ func (p *hacfParser) warn(line int, format string, args ...any) {
 	p.c.warn(line, format, args...)
 }
 
+// warn appends a warning unless the same one was already given.
 func (c *HACF) warn(line int, format string, args ...any) {
 	w := position(c.File, line) + ": " + fmt.Sprintf(format, args...)
-	for _, old := range c.Warnings {
-		if old == w {
-			return
+	if c.warned == nil {
+		c.warned = map[string]bool{}
+		for _, old := range c.Warnings {
+			c.warned[old] = true
 		}
 	}
-	c.Warnings = append(c.Warnings, w)
+	if !c.warned[w] {
+		c.warned[w] = true
+		c.Warnings = append(c.Warnings, w)
+	}
 }
 
 // Value setters shared by several directives.

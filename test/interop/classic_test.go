@@ -4,7 +4,6 @@ package interop
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,10 +72,6 @@ func TestClassicPair(t *testing.T) {
 	for _, c := range []*Classic{a, b} {
 		if out, rc := c.ClStatus(t, "nodestatus", c.Node()); strings.TrimSpace(out) != "active" || rc != 0 {
 			t.Errorf("%s: nodestatus %s = %q rc %d, want active rc 0", c.Node(), c.Node(), out, rc)
-		}
-		if got := processTitles(t, c); !containsAll(got, "heartbeat: master control process",
-			"heartbeat: FIFO reader", "heartbeat: write: bcast hb0", "heartbeat: read: bcast hb0") {
-			t.Errorf("%s: process titles %q lack a core process", c.Node(), got)
 		}
 	}
 	if out, rc := a.ClStatus(t, "nodestatus", "nosuchnode"); rc != 11 {
@@ -147,37 +142,6 @@ func readState(t *testing.T, c *Classic) (int64, string) {
 		t.Fatal(err)
 	}
 	return gen, string(u)
-}
-
-// processTitles returns the command lines of the node's processes.
-func processTitles(t *testing.T, c *Classic) []string {
-	t.Helper()
-	pids, err := c.procs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var titles []string
-	for _, pid := range pids {
-		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-		if err != nil {
-			continue // exited meanwhile
-		}
-		titles = append(titles, strings.TrimRight(strings.ReplaceAll(string(b), "\x00", " "), " "))
-	}
-	return titles
-}
-
-func containsAll(have []string, want ...string) bool {
-	set := map[string]bool{}
-	for _, h := range have {
-		set[h] = true
-	}
-	for _, w := range want {
-		if !set[w] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestWithLogging(t *testing.T) {
