@@ -325,3 +325,42 @@ func waitLog(t *testing.T, n *hbnode.Node, s string) {
 		}
 	}
 }
+
+// Under systemd (Type=notify) heartbeatd reports READY=1 once it sends
+// heartbeats, RELOADING=1 then READY=1 around a reload, and STOPPING=1.
+func TestSystemdNotify(t *testing.T) {
+	netns.RequireRoot(t)
+	t.Parallel()
+	lab := netns.NewLab(t)
+	h := lab.AddHost("a", "10.77.0.1/24")
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	n := hbnode.Start(t, h, hbnode.Options{
+		Node:     "nodea",
+		HACF:     hbnode.HACF("200ms", "1", "2", []string{"bcast hb0"}, "nodea", "nodeb"),
+		AuthKeys: hbnode.AuthKeys("sha1", testKey),
+		Env:      []string{"NOTIFY_SOCKET=" + sock},
+	})
+	n.Reload(t)
+	waitLog(t, n, "configuration reloaded")
+	n.Stop(t)
+	var got []string
+	buf := make([]byte, 4096)
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		k, _, err := conn.ReadFromUnix(buf)
+		if err != nil {
+			break
+		}
+		line, _, _ := strings.Cut(string(buf[:k]), "\n")
+		got = append(got, line)
+	}
+	want := []string{"READY=1", "RELOADING=1", "READY=1", "STOPPING=1"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("sd_notify messages %q, want %q", got, want)
+	}
+}

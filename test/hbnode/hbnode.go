@@ -57,6 +57,7 @@ type Options struct {
 	Node                        string
 	HACF, AuthKeys, Haresources string
 	ExtraArgs                   []string
+	Env                         []string // added to the daemon's environment
 }
 
 // Node is a running heartbeatd.
@@ -65,6 +66,7 @@ type Node struct {
 	Host      *netns.Host
 	bin       string
 	cmd       *exec.Cmd
+	env       []string
 	done      chan struct{}
 }
 
@@ -83,6 +85,7 @@ func Start(t testing.TB, h *netns.Host, o Options) *Node {
 	if o.Haresources != "" {
 		must(t, os.WriteFile(filepath.Join(etc, "haresources"), []byte(o.Haresources), 0o644))
 	}
+	n.env = o.Env
 	n.start(t, o.ExtraArgs)
 	t.Cleanup(func() {
 		n.Stop(t)
@@ -105,6 +108,7 @@ func (n *Node) start(t testing.TB, extra []string) {
 	must(t, err)
 	n.cmd = n.Host.Command(context.Background(), filepath.Join(n.bin, "heartbeatd"), args...)
 	n.cmd.Stdout, n.cmd.Stderr = out, out
+	n.cmd.Env = append(os.Environ(), n.env...)
 	must(t, n.cmd.Start())
 	n.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); out.Close(); close(done) }(n.cmd, n.done)
