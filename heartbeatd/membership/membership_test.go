@@ -132,6 +132,19 @@ func (s *sim) deliver(to string, pkt []byte) {
 	s.handle(to, s.nodes[to].Receive(s.now, msg, "hb0"))
 }
 
+// injectStart delivers to node the packets an outsider m sends at start.
+func (s *sim) injectStart(node string, m *Membership) {
+	for _, a := range m.Start(s.now) {
+		if tr, ok := a.(Transmit); ok {
+			pkt, err := wire.Encode(tr.Msg, s.ring, true)
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			s.deliver(node, pkt)
+		}
+	}
+}
+
 func (s *sim) status(on, node string) Status {
 	for _, n := range s.nodes[on].Nodes() {
 		if n.Name == node {
@@ -286,14 +299,7 @@ func TestReplayAndDuplicatesChangeNothing(t *testing.T) {
 	}
 
 	// A packet from an older generation is a replay attack.
-	prev := New(testConfig("nodeb", 0x6b023861-1, "nodea", "nodeb"))
-	var pkt []byte
-	for _, a := range prev.Start(s.now) {
-		if tr, ok := a.(Transmit); ok {
-			pkt, _ = wire.Encode(tr.Msg, s.ring, true)
-		}
-	}
-	s.deliver("nodea", pkt)
+	s.injectStart("nodea", New(testConfig("nodeb", 0x6b023861-1, "nodea", "nodeb")))
 	if s.nodes["nodea"].Counters.Replay != 1 || !s.logged("nodea", "attempted replay attack") {
 		t.Errorf("old generation not flagged: counters %+v", s.nodes["nodea"].Counters)
 	}
@@ -428,13 +434,7 @@ func TestLateHeartbeatWarns(t *testing.T) {
 func TestUnknownNodeDropped(t *testing.T) {
 	s := newSim(t, "nodea", "nodeb")
 	s.start()
-	stranger := New(testConfig("nodex", 1, "nodex", "nodea"))
-	for _, a := range stranger.Start(t0) {
-		if tr, ok := a.(Transmit); ok {
-			pkt, _ := wire.Encode(tr.Msg, s.ring, true)
-			s.deliver("nodea", pkt)
-		}
-	}
+	s.injectStart("nodea", New(testConfig("nodex", 1, "nodex", "nodea")))
 	if s.nodes["nodea"].Counters.UnknownNode != 1 {
 		t.Errorf("counters %+v", s.nodes["nodea"].Counters)
 	}
