@@ -132,7 +132,6 @@ type Daemon struct {
 
 	media []media.Medium
 	in    chan received
-	inner bool // msgfmt classic: add the inner auth field
 
 	badLog  *ratelimit.Limiter
 	counter counters
@@ -150,7 +149,6 @@ func New(opts Options, node string, files *Files, log logrus.FieldLogger) *Daemo
 		node:   node,
 		log:    log,
 		in:     make(chan received, 1024),
-		inner:  files.HA.Msgfmt != "netstring",
 		badLog: ratelimit.New(10*time.Second, 5, time.Now),
 	}
 	d.files.Store(files)
@@ -276,7 +274,9 @@ func (d *Daemon) step(event func(now time.Time) []membership.Action) {
 }
 
 func (d *Daemon) transmit(msg *wire.Message) {
-	pkt, err := wire.Encode(msg, d.files.Load().Ring, d.inner)
+	files := d.files.Load()
+	// msgfmt classic (the default) adds the inner auth field, as 3.0.6 does.
+	pkt, err := wire.Encode(msg, files.Ring, files.HA.Msgfmt != "netstring")
 	if err != nil {
 		d.log.WithError(err).Error("encoding message")
 		return
@@ -333,7 +333,7 @@ func (d *Daemon) logAction(a membership.Log) {
 		if !allow {
 			return
 		}
-		e = d.log.WithFields(logrus.Fields(a.Fields)).WithField("suppressed", n)
+		e = e.WithField("suppressed", n)
 	}
 	switch a.Level {
 	case membership.Debug:
@@ -364,7 +364,6 @@ func (d *Daemon) reload() {
 		d.log.Warn("reload: media or node changes take effect at the next restart")
 	}
 	d.files.Store(f)
-	d.inner = f.HA.Msgfmt != "netstring"
 	d.mu.Lock()
 	d.mem.SetTiming(f.HA.Keepalive, f.HA.Deadtime, f.HA.Warntime)
 	d.mu.Unlock()

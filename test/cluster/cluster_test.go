@@ -26,7 +26,7 @@ import (
 const testKey = "s3cretKey"
 
 // pair starts nodea and nodeb on a fresh lab with the given media lines
-// (%A and %B stand for the nodes' addresses) and auth method.
+// (%PEER stands for the other node's address) and auth method.
 func pair(t *testing.T, keepalive, deadtime string, media []string, method string) (*netns.Lab, *hbnode.Node, *hbnode.Node) {
 	t.Helper()
 	lab := netns.NewLab(t)
@@ -35,8 +35,6 @@ func pair(t *testing.T, keepalive, deadtime string, media []string, method strin
 	start := func(h *netns.Host, name string) *hbnode.Node {
 		var lines []string
 		for _, m := range media {
-			m = strings.ReplaceAll(m, "%A", "10.77.0.1")
-			m = strings.ReplaceAll(m, "%B", "10.77.0.2")
 			m = strings.ReplaceAll(m, "%PEER", map[string]string{"nodea": "10.77.0.2", "nodeb": "10.77.0.1"}[name])
 			lines = append(lines, m)
 		}
@@ -123,13 +121,11 @@ func TestGracefulStopIsSeenAtOnce(t *testing.T) {
 	t.Parallel()
 	_, a, b := pair(t, "200ms", "2", []string{"bcast hb0"}, "sha1")
 	a.WaitStatus(t, "nodeb", "active", 6*time.Second)
-	start := time.Now()
 	b.Stop(t)
 	took := a.WaitStatus(t, "nodeb", "dead", 3*time.Second)
 	if took > 500*time.Millisecond {
 		t.Errorf("shutdone took %v to take effect (from signal)", took)
 	}
-	_ = start
 	if !strings.Contains(a.Log(), "Received shutdown notice from 'nodeb'.") {
 		t.Errorf("no shutdown notice in log:\n%s", a.Log())
 	}
