@@ -48,8 +48,10 @@ func TestFullHACF(t *testing.T) {
 		Watchdog: "/dev/watchdog", Realtime: true, RTPrio: 40, Coredumps: true,
 		CoreRoot: "/var/lib/heartbeat/cores", MemReserve: 10000,
 		HBGenMethod: "file", UUIDFrom: "nodename", AutoJoin: "none",
-		Env:  []string{"HA_TAG=blue", "HA_ROLE=director"},
-		Baud: 19200,
+		Env:             []string{"HA_TAG=blue", "HA_ROLE=director"},
+		Baud:            19200,
+		ResourceMonitor: 2 * time.Second, ResourceTimeout: 30 * time.Second, StopFailureAction: "reboot",
+		IPaddrARP: DefaultIPaddrARP, IPaddr2ARP: ARP{Repeats: 3, Interval: 100 * time.Millisecond},
 		Params: map[string]string{
 			"debugfile": "/var/log/ha-debug", "logfile": "/var/log/ha-log", "logfacility": "local0",
 			"use_logd": "off", "keepalive": "500ms", "deadtime": "8", "warntime": "4000ms",
@@ -62,6 +64,7 @@ func TestFullHACF(t *testing.T) {
 			"max_rexmit_delay": "300", "hbgenmethod": "file", "uuidfrom": "nodename",
 			"autojoin": "none", "memreserve": "10000", "cluster": "lvs-east", "pacemaker": "off",
 			"record_config_changes": "on", "record_pengine_inputs": "on", "enable_config_writes": "on",
+			"resource_monitor": "2s", "resource_timeout": "30", "stop_failure_action": "reboot",
 		},
 	}
 	if diff := cmp.Diff(want, got, hacfCmp); diff != "" {

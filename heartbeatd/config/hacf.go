@@ -102,6 +102,25 @@ type StonithHost struct {
 	Line               int
 }
 
+// ARP is a gratuitous ARP schedule: Repeats request+reply pairs, Interval
+// apart (send_arp -r and -i).
+type ARP struct {
+	Repeats  int
+	Interval time.Duration
+}
+
+// Defaults of the hasuite directives.
+const (
+	DefaultResourceTimeout = 120 * time.Second
+)
+
+// Classic gratuitous ARP schedules: IPaddr 10 repeats 500 ms apart (20
+// frames 250 ms apart), IPaddr2 5 repeats 200 ms apart (10 frames 100 ms apart).
+var (
+	DefaultIPaddrARP  = ARP{Repeats: 10, Interval: 500 * time.Millisecond}
+	DefaultIPaddr2ARP = ARP{Repeats: 5, Interval: 200 * time.Millisecond}
+)
+
 // HACF is a parsed ha.cf with classic defaults filled in.
 type HACF struct {
 	File string
@@ -154,6 +173,13 @@ type HACF struct {
 	Serial []string // serial ports
 
 	Pacemaker bool // pacemaker/crm asked for Pacemaker; ignored (R1 mode is used)
+
+	// hasuite extensions (docs/compat.md).
+	ResourceMonitor   time.Duration // resource_monitor: status check interval of held groups; 0 = off (classic)
+	ResourceTimeout   time.Duration // resource_timeout: bound on one start/stop/status run
+	StopFailureAction string        // stop_failure_action: block (default) or reboot (classic)
+	IPaddrARP         ARP           // ipaddr_arp: gratuitous ARP of IPaddr
+	IPaddr2ARP        ARP           // ipaddr2_arp: gratuitous ARP of IPaddr2
 
 	Params   map[string]string // directive -> raw configured string or classic default (cl_status hbparameter)
 	Warnings []string          // non-fatal findings, each "file[:line]: ..."
@@ -221,6 +247,13 @@ func init() {
 		"record_pengine_inputs":   word(pacemakerOnly(checkBool)),
 		"enable_config_writes":    word(pacemakerOnly(checkBool)),
 		"quorum_server":           word(pacemakerOnly(nil)),
+
+		// hasuite extensions.
+		"resource_monitor":    word(timeTo(func(p *hacfParser) *time.Duration { return &p.c.ResourceMonitor }, false)),
+		"resource_timeout":    word(timeTo(func(p *hacfParser) *time.Duration { return &p.c.ResourceTimeout }, true)),
+		"stop_failure_action": word(oneOf(func(p *hacfParser) *string { return &p.c.StopFailureAction }, true, "block", "reboot")),
+		"ipaddr_arp":          whole(arpTo(func(p *hacfParser) *ARP { return &p.c.IPaddrARP })),
+		"ipaddr2_arp":         whole(arpTo(func(p *hacfParser) *ARP { return &p.c.IPaddr2ARP })),
 
 		// Whole-line directives.
 		"stonith":      whole((*hacfParser).addStonith),
@@ -318,6 +351,10 @@ func ParseHACF(file string, r io.Reader) (*HACF, error) {
 		UUIDFrom:             "file",
 		AutoJoin:             "none",
 		Baud:                 19200,
+		ResourceTimeout:      DefaultResourceTimeout,
+		StopFailureAction:    "block",
+		IPaddrARP:            DefaultIPaddrARP,
+		IPaddr2ARP:           DefaultIPaddr2ARP,
 		Params:               map[string]string{},
 		lines:                map[string]int{},
 	}
@@ -439,6 +476,29 @@ func timeTo(field func(*hacfParser) *time.Duration, positive bool) func(*hacfPar
 			return fmt.Errorf("%q must be at least 1ms", v)
 		}
 		*field(p) = d
+		return nil
+	}
+}
+
+// arpTo reads "<repeats> <interval>" (e.g. "5 200ms"); 0 repeats sends none.
+func arpTo(field func(*hacfParser) *ARP) func(*hacfParser, string) error {
+	return func(p *hacfParser, v string) error {
+		f := strings.Fields(v)
+		if len(f) != 2 {
+			return fmt.Errorf("invalid value %q: want <repeats> <interval>, e.g. \"5 200ms\"", v)
+		}
+		n, err := parseInt(f[0], 0, 1000)
+		if err != nil {
+			return err
+		}
+		d, err := hbtime.Parse(f[1])
+		if err != nil {
+			return err
+		}
+		if d < time.Millisecond || d > time.Minute {
+			return fmt.Errorf("invalid interval %q: want 1ms..60s", f[1])
+		}
+		*field(p) = ARP{Repeats: n, Interval: d}
 		return nil
 	}
 }

@@ -61,6 +61,10 @@ func TestHACFDefaults(t *testing.T) {
 		UUIDFrom:             "file",
 		AutoJoin:             "none",
 		Baud:                 19200,
+		ResourceTimeout:      DefaultResourceTimeout,
+		StopFailureAction:    "block",
+		IPaddrARP:            DefaultIPaddrARP,
+		IPaddr2ARP:           DefaultIPaddr2ARP,
 		Params: map[string]string{
 			// heartbeat -D's table ...
 			"cluster": "linux-ha", "hopfudge": "1", "keepalive": "1000ms", "deadtime": "30000ms",
@@ -316,6 +320,8 @@ func TestHACFDirectiveTable(t *testing.T) {
 		autojoin coredumps coreroot log_badpack syslogmsgfmt use_apphbd memreserve env cluster
 		pacemaker crm crm_daemon_dir crmd_spawns_pengine record_config_changes
 		record_pengine_inputs enable_config_writes quorum_server`)
+	// hasuite extensions (docs/compat.md).
+	spec = append(spec, strings.Fields("resource_monitor resource_timeout stop_failure_action ipaddr_arp ipaddr2_arp")...)
 	for _, d := range spec {
 		if _, ok := directives[d]; !ok {
 			t.Errorf("directive %q is not recognised", d)
@@ -544,5 +550,21 @@ func TestErrorFormat(t *testing.T) {
 func TestLoadHACF(t *testing.T) {
 	if _, err := LoadHACF(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("LoadHACF(missing) = %v, want ErrNotExist", err)
+	}
+}
+
+func TestHasuiteDirectiveErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		"ipaddr_arp 5":             `invalid value "5": want <repeats> <interval>`,
+		"ipaddr2_arp x 100ms":      `invalid value "x": want an integer 0..1000`,
+		"ipaddr2_arp 5 0ms":        `invalid interval "0ms": want 1ms..60s`,
+		"stop_failure_action halt": `invalid value "halt": want block, reboot`,
+		"resource_timeout 0":       `"0" must be at least 1ms`,
+		"resource_monitor soon":    `soon`,
+	} {
+		_, err := ParseHACF("ha.cf", strings.NewReader(in+"\n"))
+		if err == nil || !strings.Contains(err.Error(), "ha.cf:1: ") || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseHACF(%q) = %v, want ha.cf:1: ...%s", in, err, want)
+		}
 	}
 }
