@@ -4,7 +4,7 @@ PREFIX   ?= /usr
 DESTDIR  ?=
 BIN      := bin
 FUZZTIME ?= 30s
-CMDS     := heartbeatd heartbeatd/cmd/cl_status
+CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover
 
 .PHONY: all build test unit deps fuzz bench install demo demo-down vet clean
 
@@ -45,6 +45,8 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ha.d
 	install -m 0755 $(BIN)/heartbeatd $(DESTDIR)$(PREFIX)/sbin/heartbeatd
 	install -m 0755 $(BIN)/cl_status $(DESTDIR)$(PREFIX)/bin/cl_status
+	install -d $(DESTDIR)$(PREFIX)/share/heartbeat
+	install -m 0755 $(BIN)/hb_standby $(BIN)/hb_takeover $(DESTDIR)$(PREFIX)/share/heartbeat/
 
 # The README's first command: a two-node heartbeatd cluster in network
 # namespaces on this machine (root).

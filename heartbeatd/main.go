@@ -33,13 +33,15 @@ func main() {
 		version    = flag.Bool("V", false, "print the version")
 		defaults   = flag.Bool("D", false, "print the default ha.cf values")
 		check      = flag.Bool("t", false, "check the configuration and exit")
-		_          = flag.Bool("M", false, "accepted for compatibility (no resource management yet)")
+		noRsc      = flag.Bool("M", false, "do not manage resources (heartbeats and the client API only)")
 		_          = flag.Bool("l", false, "accepted for compatibility (no realtime scheduling)")
 		confDir    = flag.String("confdir", "/etc/ha.d", "configuration directory")
 		stateDir   = flag.String("statedir", "/var/lib/heartbeat", "state directory (hb_uuid, hb_generation)")
 		runDir     = flag.String("rundir", "/run/heartbeat", "runtime directory (API socket)")
 		pidFile    = flag.String("pidfile", "/run/heartbeat.pid", "pid file")
 		nodeName   = flag.String("node", "", "this node's name (default: nodeinfo, else uname -n)")
+		initDir    = flag.String("initdir", "/etc/init.d", "where resource scripts not in <confdir>/resource.d are found")
+		ldirectord = flag.String("ldirectord", "", "the ldirectord the built-in ldirectord agent runs (default: next to heartbeatd, else PATH)")
 	)
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "Usage: heartbeatd [-dDkMrsvVlft] [-confdir DIR] [-statedir DIR] [-rundir DIR] [-pidfile FILE] [-node NAME]")
@@ -110,7 +112,8 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	reloads := make(chan struct{}, 1)
 	handleSignals(log, cancel, reloads)
-	d := daemon.New(daemon.Options{ConfDir: *confDir, StateDir: *stateDir, RunDir: *runDir}, node, files, log)
+	d := daemon.New(daemon.Options{ConfDir: *confDir, StateDir: *stateDir, RunDir: *runDir,
+		InitDir: *initDir, NoResources: *noRsc, Ldirectord: *ldirectord}, node, files, log)
 	if err := d.Run(ctx, reloads); err != nil {
 		log.WithError(err).Error("heartbeatd failed")
 		closeLog()

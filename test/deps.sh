@@ -1,23 +1,27 @@
 #!/bin/sh
 # Installs what the test suites need when it is missing (root, Debian/Ubuntu):
 # iproute2 for namespaces, Debian's heartbeat 3.0.6 as the interop peer,
-# tcpdump for captures. Quiet and quick when everything is present.
+# tcpdump for captures; then the real-kernel IPVS VM (qemu, ipvsadm and
+# Debian's kernel, see test/ipvsvm/prepare.sh). Quiet and quick when
+# everything is present.
 set -eu
 need=""
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 [ -x /usr/libexec/heartbeat/heartbeat ] || need="$need heartbeat"
 command -v tcpdump >/dev/null 2>&1 || need="$need tcpdump"
 command -v unshare >/dev/null 2>&1 || need="$need util-linux"
-[ -z "$need" ] && exit 0
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-	echo "deps: missing:$need (install them as root to run the root-only suites)" >&2
-	exit 0
+if [ -n "$need" ]; then
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+		echo "deps: missing:$need (install them as root to run the root-only suites)" >&2
+	else
+		echo "deps: installing$need"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q >/dev/null
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $need >/dev/null
+		# The package's own heartbeat must not run on the host: tests start their own.
+		if command -v systemctl >/dev/null 2>&1; then systemctl disable --now heartbeat >/dev/null 2>&1 || true; fi
+		pkill -x heartbeat 2>/dev/null || true
+	fi
 fi
-echo "deps: installing$need"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-# shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $need >/dev/null
-# The package's own heartbeat must not run on the host: tests start their own.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now heartbeat >/dev/null 2>&1 || true; fi
-pkill -x heartbeat 2>/dev/null || true
+sh "$(dirname "$0")/ipvsvm/prepare.sh"

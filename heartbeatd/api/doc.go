@@ -56,8 +56,68 @@
 // hasuite extension answering the local node name; hasuite-counters is a
 // hasuite extension.
 //
-// Not implemented yet (next issue): signon, signoff, setfilter, setsignal,
-// clientstatus, set_sendqlen, apiauth access control and client-originated
-// cluster messages. Until then any client may query without signing on, and
-// a message whose type is not hbapi-req gets result=badreq.
+// # Signon and access control
+//
+// A connection may query without signing on (a hasuite extension: classic
+// drops every message before a signon). Signing on makes it a client:
+//
+//	t=hbapi-req reqtype=signon pid=<pid> from_id=<name> uid=<euid> gid=<egid>
+//	t=hbapi-resp reqtype=signon [info=<why>] result=OK|badreq deadtime=<hex ms>
+//	    keepalive=<hex ms> node=<local node> hbversion=<...> pacemaker=<...> logfacility=<n>
+//
+// The reply carries the cluster fields even when the signon is refused, so
+// that cl_status can tell "refuses my connection" from "stopped"; a refused
+// client is then disconnected. A client is casual when from_id is missing or
+// starts with its pid (C atoi); its id is then the pid. The checks, with
+// classic's reasons, in order: pid > 0 and alive ("bad pid"), name not
+// signed on already ("duplicate add request"), uid and gid present ("invalid
+// id info") and equal to the socket peer's SO_PEERCRED ("incorrect/false
+// credentials"), apiauth, and pid equal to the peer's ("pid mismatch").
+//
+// apiauth (Server.SetAuth, Server.SetConfig): a casual client needs the
+// "anon" entry, a named one its own entry or else a "default" entry
+// ("apiauth anon missing", "no default client auth"); it passes when its
+// peer uid is in the entry's uid list or its peer gid in the gid list
+// ("client failed authorization"). Classic's defaults (ipfail and ccm
+// uid=hacluster, ping gid=haclient, lha-snmpagent uid=root, anon uid=root
+// gid=haclient) come from config; hasuite adds hb_standby and hb_takeover
+// uid=root unless ha.cf names them. Users and groups may be names or numbers.
+//
+// Signed-on clients also have:
+//
+//	signoff       -                     no reply; a named client gets its own leave message, then EOF
+//	setfilter     fmask (hex)           -; EINVAL without a known bit, EPERM for debug bits unless root/our uid
+//	setsignal     signal (decimal)      -; EINVAL for SIGKILL, SIGSTOP, >= 32; sent after each queued message
+//	set_sendqlen  sendqlen              no reply; delivery queue length (default 64, at most 4096)
+//	clientstatus  node cn from_id       subt=respond-cstatus cs=online|offline (local node, or a node not active)
+//
+// clientstatus for an active remote node sends `t=query-cstatus dest=<node>
+// cn=<client> from_id=<asker>` to the cluster and does not reply; the
+// node's `t=respond-cstatus dest=<us> result=OK cn= to_id=<asker> cs=`
+// comes back through Deliver. The server answers peers' query-cstatus the
+// same way (Deliver hands them to it).
+//
+// A named client joining or leaving sends `t=hbapi-clstat st=join|leave
+// from_id=<name> to_id=<name> src=<node> info=signon|<reason> client_gen=<n>`
+// to the cluster; reasons for leaving are signoff, EOF, badframe, sendfail,
+// badclient. client_gen counts signon attempts since the server started.
+//
+// # Cluster messages and delivery
+//
+// Any other message type from a named client goes to the cluster through
+// State.SendClusterMessage with from_id and to_id set to the client's name
+// and client_gen added, as classic does (so it reaches only same-named
+// clients on other nodes). A casual client that sends one is disconnected;
+// an unsigned connection gets a badreq.
+//
+// The daemon hands accepted cluster messages and status changes
+// (NodeDeadMessage, LinkStatusMessage) to Deliver. Signed-on clients get a
+// message when their setfilter mask includes its Treatment (TreatKeep for
+// Deliver); a message with to_id goes only to the client of that name.
+// Each client has a bounded queue; when it is full, further messages are
+// dropped and counted (api_delivery_dropped), never waited for.
+//
+// Not implemented: classic's per-client sequence snapshot (messages
+// retransmitted from before a client's signon are not withheld from it),
+// and the leave message classic sends when a named client fails its signon.
 package api

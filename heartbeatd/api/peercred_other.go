@@ -5,4 +5,4 @@ package api
 
 import "net"
 
-func peerCred(*net.UnixConn) (pid int32, uid uint32, ok bool) { return 0, 0, false }
+func peerCred(*net.UnixConn) (pid int32, uid, gid uint32, ok bool) { return 0, 0, 0, false }

@@ -2,7 +2,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/hasuite/hasuite/heartbeatd/wire"
+	"github.com/hasuite/hasuite/heartbeatd/config"
 )
 
 // DefaultSocket is the classic API socket path.
@@ -38,12 +37,19 @@ const (
 
 // Counter names reported by Server.Counters and hasuite-counters.
 const (
-	CounterConns         = "api_connections"
-	CounterConnsRejected = "api_connections_rejected"
-	CounterRequests      = "api_requests"
-	CounterBadReq        = "api_badreq"
-	CounterBadFrames     = "api_bad_frames"
-	CounterWriteTimeouts = "api_write_timeouts"
+	CounterConns            = "api_connections"
+	CounterConnsRejected    = "api_connections_rejected"
+	CounterRequests         = "api_requests"
+	CounterBadReq           = "api_badreq"
+	CounterBadFrames        = "api_bad_frames"
+	CounterWriteTimeouts    = "api_write_timeouts"
+	CounterSignons          = "api_signons"
+	CounterSignonsRefused   = "api_signons_refused"
+	CounterClients          = "api_clients" // signed on now
+	CounterDelivered        = "api_delivered"
+	CounterDeliveryDropped  = "api_delivery_dropped"
+	CounterClusterMessages  = "api_cluster_messages"
+	CounterClusterSendError = "api_cluster_send_errors"
 )
 
 // Server serves the client API on a unix stream socket.
@@ -59,12 +65,24 @@ type Server struct {
 	ln   *net.UnixListener
 	file os.FileInfo // the socket file this server created
 
-	mu     sync.Mutex
-	conns  map[*net.UnixConn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	auth   atomic.Pointer[Auth]
+	signon atomic.Pointer[signonInfo]
 
-	nConns, nRejected, nRequests, nBadReq, nBadFrames, nWriteTimeouts atomic.Uint64
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	clients map[string]*conn // signed-on clients by client id
+	gen     int              // classic client_generation: one per signon attempt
+	closed  bool
+	wg      sync.WaitGroup
+
+	nConns, nRejected, nRequests, nBadReq, nBadFrames, nWriteTimeouts   atomic.Uint64
+	nSignons, nRefused, nDelivered, nDropped, nClusterMsgs, nSendErrors atomic.Uint64
+}
+
+// signonInfo is what a signon reply tells the client about the cluster.
+type signonInfo struct {
+	keepalive, deadtime time.Duration
+	facility            int
 }
 
 // NewServer creates the socket at path (mode 0660, parent directory created
@@ -100,7 +118,7 @@ func NewServer(path string, st State, log logrus.FieldLogger) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("API socket %s: %w", path, err)
 	}
-	return &Server{
+	srv := &Server{
 		WriteTimeout: DefaultWriteTimeout,
 		FrameTimeout: DefaultFrameTimeout,
 		MaxConns:     DefaultMaxConns,
@@ -109,8 +127,34 @@ func NewServer(path string, st State, log logrus.FieldLogger) (*Server, error) {
 		log:          log.WithField("socket", path),
 		ln:           ln,
 		file:         fi,
-		conns:        make(map[*net.UnixConn]struct{}),
-	}, nil
+		conns:        make(map[*conn]struct{}),
+		clients:      make(map[string]*conn),
+	}
+	auth, _ := NewAuth(classicAuth) // unknown users only narrow the table
+	srv.auth.Store(auth)
+	srv.signon.Store(&signonInfo{keepalive: 2 * time.Second, deadtime: 30 * time.Second, facility: -1})
+	return srv, nil
+}
+
+// SetAuth replaces the apiauth table (ha.cf apiauth lines; config.HACF.APIAuth
+// already holds classic's defaults for unconfigured clients). It affects
+// later signons only. Entries naming unknown users or groups are left out
+// and reported in the error; the rest of the table is used regardless.
+func (s *Server) SetAuth(entries []config.APIAuth) error {
+	a, err := NewAuth(entries)
+	s.auth.Store(a)
+	if err != nil {
+		return fmt.Errorf("API authorisation: %w", err)
+	}
+	return nil
+}
+
+// SetConfig applies ha.cf to the server: the apiauth table (see SetAuth)
+// and the keepalive, deadtime and logfacility a signon reply reports. The
+// daemon calls it at start and on every reload.
+func (s *Server) SetConfig(c *config.HACF) error {
+	s.signon.Store(&signonInfo{keepalive: c.Keepalive, deadtime: c.Deadtime, facility: facilityNumber(c.LogFacility)})
+	return s.SetAuth(c.APIAuth)
 }
 
 // removeStale deletes a socket at path that nobody answers on.
@@ -146,7 +190,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stop()
 	var backoff time.Duration
 	for {
-		c, err := s.ln.AcceptUnix()
+		uc, err := s.ln.AcceptUnix()
 		if err != nil {
 			if s.isClosed() {
 				s.wg.Wait()
@@ -163,17 +207,19 @@ func (s *Server) Serve(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
+		c := s.newConn(uc)
 		if !s.track(c) {
-			c.Close()
+			uc.Close()
 			continue
 		}
 		s.nConns.Add(1)
-		go s.serveConn(c)
+		go c.writeLoop()
+		go c.serve()
 	}
 }
 
 // track registers c; it refuses when closed or at MaxConns.
-func (s *Server) track(c *net.UnixConn) bool {
+func (s *Server) track(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -185,16 +231,8 @@ func (s *Server) track(c *net.UnixConn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
-	s.wg.Add(1)
+	s.wg.Add(2) // reader and writer
 	return true
-}
-
-func (s *Server) untrack(c *net.UnixConn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	c.Close()
-	s.wg.Done()
 }
 
 func (s *Server) isClosed() bool {
@@ -205,6 +243,7 @@ func (s *Server) isClosed() bool {
 
 // Close stops accepting, closes every client connection and removes the
 // socket file if it is still the one this server created. It is idempotent.
+// Clients cut off by Close get no leave message: the daemon is stopping.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -213,7 +252,7 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	for c := range s.conns {
-		c.Close()
+		c.uc.Close()
 	}
 	s.mu.Unlock()
 	err := s.ln.Close()
@@ -230,74 +269,22 @@ func (s *Server) Close() error {
 
 // Counters returns the server's own counters.
 func (s *Server) Counters() map[string]uint64 {
+	s.mu.Lock()
+	clients := len(s.clients)
+	s.mu.Unlock()
 	return map[string]uint64{
-		CounterConns:         s.nConns.Load(),
-		CounterConnsRejected: s.nRejected.Load(),
-		CounterRequests:      s.nRequests.Load(),
-		CounterBadReq:        s.nBadReq.Load(),
-		CounterBadFrames:     s.nBadFrames.Load(),
-		CounterWriteTimeouts: s.nWriteTimeouts.Load(),
+		CounterConns:            s.nConns.Load(),
+		CounterConnsRejected:    s.nRejected.Load(),
+		CounterRequests:         s.nRequests.Load(),
+		CounterBadReq:           s.nBadReq.Load(),
+		CounterBadFrames:        s.nBadFrames.Load(),
+		CounterWriteTimeouts:    s.nWriteTimeouts.Load(),
+		CounterSignons:          s.nSignons.Load(),
+		CounterSignonsRefused:   s.nRefused.Load(),
+		CounterClients:          uint64(clients),
+		CounterDelivered:        s.nDelivered.Load(),
+		CounterDeliveryDropped:  s.nDropped.Load(),
+		CounterClusterMessages:  s.nClusterMsgs.Load(),
+		CounterClusterSendError: s.nSendErrors.Load(),
 	}
-}
-
-// serveConn answers one client's requests in order until it leaves, sends
-// a bad frame, or stops reading its replies.
-func (s *Server) serveConn(c *net.UnixConn) {
-	defer s.untrack(c)
-	log := s.log
-	if pid, uid, ok := peerCred(c); ok {
-		log = log.WithFields(logrus.Fields{"pid": pid, "uid": uid})
-	}
-	br := bufio.NewReader(c)
-	var out []byte
-	for {
-		req, err := s.readRequest(c, br)
-		if err != nil {
-			switch {
-			case errors.Is(err, io.EOF), s.isClosed(), errors.Is(err, net.ErrClosed):
-			case errors.Is(err, ErrBadMagic), errors.Is(err, ErrBadLength), errors.Is(err, ErrBadBody),
-				errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, os.ErrDeadlineExceeded):
-				s.nBadFrames.Add(1)
-				log.WithError(err).Warn("bad frame from API client: connection closed")
-			default:
-				log.WithError(err).Debug("API client read failed")
-			}
-			return
-		}
-		s.nRequests.Add(1)
-		replies, bad := dispatch(s.st, req, s.Counters)
-		if bad {
-			s.nBadReq.Add(1)
-			log.WithFields(logrus.Fields{"reqtype": req.Get(FieldReqType), "info": replies[0].Get(FieldInfo)}).
-				Debug("bad API request")
-		}
-		out = out[:0]
-		for _, r := range replies {
-			if out, err = AppendFrame(out, r); err != nil {
-				log.WithError(err).Error("API reply too large: connection closed")
-				return
-			}
-		}
-		c.SetWriteDeadline(time.Now().Add(s.WriteTimeout))
-		if _, err := c.Write(out); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				s.nWriteTimeouts.Add(1)
-				log.WithField("timeout", s.WriteTimeout).Warn("API client does not read its replies: connection closed")
-			} else if !s.isClosed() {
-				log.WithError(err).Debug("API client write failed")
-			}
-			return
-		}
-	}
-}
-
-// readRequest waits without a deadline for the first byte of a frame, then
-// gives the whole frame FrameTimeout to arrive.
-func (s *Server) readRequest(c *net.UnixConn, br *bufio.Reader) (*wire.Message, error) {
-	if _, err := br.Peek(1); err != nil {
-		return nil, err
-	}
-	c.SetReadDeadline(time.Now().Add(s.FrameTimeout))
-	defer c.SetReadDeadline(time.Time{})
-	return ReadMessage(br)
 }

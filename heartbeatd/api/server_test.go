@@ -18,13 +18,26 @@ import (
 	"github.com/hasuite/hasuite/heartbeatd/wire"
 )
 
-// fakeState is a fixed State; it is read-only after construction.
+// fakeState is a fixed State; it is read-only after construction except
+// for sent, which records cluster messages.
 type fakeState struct {
 	local    string
 	nodes    []NodeInfo
 	params   map[string]string
 	rsc      string
 	counters map[string]uint64
+	sent     chan *wire.Message // SendClusterMessage; nil drops them
+	sendErr  error
+}
+
+func (f *fakeState) SendClusterMessage(m *wire.Message) error {
+	if f.sendErr != nil {
+		return f.sendErr
+	}
+	if f.sent != nil {
+		f.sent <- m.Clone()
+	}
+	return nil
 }
 
 func (f *fakeState) LocalNode() string { return f.local }
@@ -148,8 +161,14 @@ func TestRequests(t *testing.T) {
 			{"t=hbapi-resp", "reqtype=getnodename", "queryname=nodea", "result=OK"}}, ""},
 		{"unknown reqtype", "frobnicate", nil, [][]string{
 			{"t=hbapi-resp", "reqtype=frobnicate", "result=badreq", `info=unknown request type "frobnicate"`}}, ResultBadReq},
-		{"signon not yet", "signon", nil, [][]string{
-			{"t=hbapi-resp", "reqtype=signon", "result=badreq", `info=unknown request type "signon"`}}, ResultBadReq},
+		{"setfilter needs signon", ReqSetFilter, []string{FieldFilterMask, "1"}, [][]string{
+			{"t=hbapi-resp", "reqtype=setfilter", "result=badreq", "info=not signed on"}}, ResultBadReq},
+		{"clientstatus local offline", ReqClientStatus, []string{FieldNode, "nodea", FieldClientName, "ipfail"}, [][]string{
+			{"t=hbapi-resp", "reqtype=clientstatus", "subt=respond-cstatus", "cs=offline", "result=OK"}}, ""},
+		{"clientstatus dead node", ReqClientStatus, []string{FieldNode, "nodeb", FieldClientName, "ipfail"}, [][]string{
+			{"t=hbapi-resp", "reqtype=clientstatus", "subt=respond-cstatus", "cs=offline", "result=OK"}}, ""},
+		{"clientstatus unknown node", ReqClientStatus, []string{FieldNode, "nodez", FieldClientName, "ipfail"}, [][]string{
+			{"t=hbapi-resp", "reqtype=clientstatus", "result=badreq", "info=EINVAL"}}, ResultBadReq},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,8 +252,10 @@ func TestCounters(t *testing.T) {
 	}
 	want := []string{
 		"t=hbapi-resp", "reqtype=hasuite-counters",
-		"api_bad_frames=0", "api_badreq=0", "api_connections=1", "api_connections_rejected=0",
-		"api_requests=1", "api_write_timeouts=0", "rx_packets=7", "tx_packets=9",
+		"api_bad_frames=0", "api_badreq=0", "api_clients=0", "api_cluster_messages=0",
+		"api_cluster_send_errors=0", "api_connections=1", "api_connections_rejected=0",
+		"api_delivered=0", "api_delivery_dropped=0", "api_requests=1",
+		"api_signons=0", "api_signons_refused=0", "api_write_timeouts=0", "rx_packets=7", "tx_packets=9",
 		"result=OK",
 	}
 	if d := cmp.Diff(want, fieldsOf(m)); d != "" {

@@ -1,6 +1,8 @@
 // State: what the daemon must tell the API server, and the protocol's names.
 package api
 
+import "github.com/hasuite/hasuite/heartbeatd/wire"
+
 // Node types and statuses as classic heartbeat reports them.
 const (
 	NodeNormal = "normal"
@@ -30,6 +32,27 @@ const (
 	ReqGetNodeName = "getnodename"
 	ReqCounters    = "hasuite-counters" // hasuite extension
 
+	ReqSignon       = "signon"
+	ReqSignoff      = "signoff"
+	ReqSetFilter    = "setfilter"
+	ReqSetSignal    = "setsignal"
+	ReqClientStatus = "clientstatus"
+	ReqSetSendQLen  = "set_sendqlen"
+
+	// Cluster message types the API produces or answers (ha_msg.h).
+	TypeStatus         = "status"
+	TypeNSStatus       = "NS_st"
+	TypeIfStatus       = "ifstat"
+	TypeClientStatus   = "hbapi-clstat"
+	TypeQueryCStatus   = "query-cstatus"
+	TypeRespondCStatus = "respond-cstatus"
+
+	// Client states in hbapi-clstat (st) and respond-cstatus (cs).
+	ClientJoin    = "join"
+	ClientLeave   = "leave"
+	ClientOnline  = "online"
+	ClientOffline = "offline"
+
 	ResultOK     = "OK"
 	ResultMore   = "ok/more"
 	ResultFail   = "fail"
@@ -53,6 +76,45 @@ const (
 	FieldResources = "rsc_hold"
 	FieldQueryName = "queryname"
 	FieldQueryUUID = "queryuuid"
+
+	FieldSubType      = "subt"
+	FieldSrc          = "src"
+	FieldDest         = "dest"
+	FieldSeq          = "seq"
+	FieldTime         = "ts"
+	FieldToID         = "to_id"
+	FieldClientGen    = "client_gen"
+	FieldUID          = "uid"
+	FieldGID          = "gid"
+	FieldFilterMask   = "fmask"
+	FieldSignal       = "signal"
+	FieldSendQLen     = "sendqlen"
+	FieldClientName   = "cn"
+	FieldClientStatus = "cs"
+	FieldDeadtime     = "deadtime"    // signon reply: milliseconds in hex
+	FieldKeepalive    = "keepalive"   // signon reply: milliseconds in hex
+	FieldLogFacility  = "logfacility" // signon reply: syslog facility number, -1 for none
+	FieldHBVersion    = "hbversion"   // signon reply
+	FieldPacemaker    = "pacemaker"   // signon reply
+)
+
+// Treatment says how the daemon treated a message; a client's setfilter mask
+// selects the treatments it wants to see (hb_api_core.h). Clients start with
+// TreatKeep; the other bits are debugging aids only root (or the daemon's
+// user) may ask for.
+type Treatment uint32
+
+// Treatments.
+const (
+	TreatKeep      Treatment = 0x01 // accepted and processed: what clients normally see
+	TreatNoChange  Treatment = 0x02 // a status message that changed nothing
+	TreatDrop      Treatment = 0x04 // dropped (not for us, replayed, ...)
+	TreatDuplicate Treatment = 0x08 // a duplicate
+	TreatAPICall   Treatment = 0x10 // a message a client sent to the API
+	TreatProtocol  Treatment = 0x20 // retransmission protocol traffic
+
+	debugTreatments = TreatNoChange | TreatDrop | TreatDuplicate | TreatAPICall | TreatProtocol
+	allTreatments   = debugTreatments | TreatKeep
 )
 
 // NodeInfo describes one configured node (normal or ping) as the API reports it.
@@ -91,4 +153,12 @@ type State interface {
 	ResourceStatus() string
 	// Counters returns the daemon's counters by name.
 	Counters() map[string]uint64
+	// SendClusterMessage transmits a message a client (or the API itself:
+	// hbapi-clstat, query-cstatus answers) wants sent to the cluster. The
+	// daemon stamps src, seq, hg, ts and the other standard fields, sends it
+	// and processes it locally like any accepted message, which includes
+	// handing it to Server.Deliver. A message with dest goes to that node
+	// only. It is called from client goroutines, never with a Server lock
+	// held, and may call Deliver synchronously.
+	SendClusterMessage(msg *wire.Message) error
 }

@@ -21,9 +21,14 @@ import (
 
 	"github.com/hasuite/hasuite/heartbeatd/api"
 	"github.com/hasuite/hasuite/heartbeatd/config"
+	"github.com/hasuite/hasuite/heartbeatd/fifo"
+	"github.com/hasuite/hasuite/heartbeatd/hooks"
 	"github.com/hasuite/hasuite/heartbeatd/media"
 	"github.com/hasuite/hasuite/heartbeatd/membership"
+	"github.com/hasuite/hasuite/heartbeatd/respawn"
+	"github.com/hasuite/hasuite/heartbeatd/rm"
 	"github.com/hasuite/hasuite/heartbeatd/wire"
+	"github.com/hasuite/hasuite/internal/kernel"
 	"github.com/hasuite/hasuite/internal/logging"
 	"github.com/hasuite/hasuite/internal/ratelimit"
 	"github.com/hasuite/hasuite/internal/sdnotify"
@@ -43,6 +48,15 @@ type Options struct {
 	StateDir string // /var/lib/heartbeat
 	RunDir   string // /run/heartbeat
 	Node     string // our node name; empty = nodeinfo or uname -n
+	InitDir  string // /etc/init.d: the second place resource scripts are found
+
+	// NoResources is -M: heartbeats only, no resource management.
+	NoResources bool
+	// Ldirectord is the binary the built-in ldirectord agent runs ("" =
+	// next to heartbeatd, else PATH, else /usr/sbin/ldirectord).
+	Ldirectord string
+	// Net is the kernel the IP agents use; nil means the real one.
+	Net kernel.Net
 }
 
 // Files is a loaded and validated configuration.
@@ -76,6 +90,9 @@ func Load(confDir, node string) (*Files, error) {
 		return nil, err
 	}
 	if err := ha.Validate(node); err != nil {
+		return nil, err
+	}
+	if err := respawn.Check(ha.File, ha.Respawn); err != nil {
 		return nil, err
 	}
 	keys, err := config.LoadAuthKeys(filepath.Join(confDir, "authkeys"))
@@ -133,6 +150,15 @@ type Daemon struct {
 	media []media.Medium
 	in    chan received
 
+	srv     *api.Server
+	hooks   *hooks.Runner
+	kids    *respawn.Supervisor
+	rm      *rm.RM // nil with -M
+	exec    *executor
+	jobDone chan jobDone
+	client  chan *wire.Message // cluster messages from local clients (API, FIFO)
+	stopped bool               // the resource manager released everything
+
 	badLog  *ratelimit.Limiter
 	counter counters
 }
@@ -145,11 +171,13 @@ type counters struct {
 // New prepares a daemon for files; Run starts it.
 func New(opts Options, node string, files *Files, log logrus.FieldLogger) *Daemon {
 	d := &Daemon{
-		opts:   opts,
-		node:   node,
-		log:    log,
-		in:     make(chan received, 1024),
-		badLog: ratelimit.New(10*time.Second, 5, time.Now),
+		opts:    opts,
+		node:    node,
+		log:     log,
+		in:      make(chan received, 1024),
+		jobDone: make(chan jobDone, 64),
+		client:  make(chan *wire.Message, 64),
+		badLog:  ratelimit.New(10*time.Second, 5, time.Now),
 	}
 	d.files.Store(files)
 	return d
@@ -219,28 +247,96 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		return err
 	}
 	defer srv.Close()
+	d.srv = srv
+	d.hooks = hooks.New(hooks.Config{
+		RCDir:        filepath.Join(d.opts.ConfDir, "rc.d"),
+		ConfDir:      d.opts.ConfDir,
+		CurHost:      d.node,
+		NiceFailback: ha.AutoFailback != config.Legacy,
+		Vars:         ha.Env,
+		Timeout:      ha.ResourceTimeout,
+		Log:          d.log,
+	})
+	defer d.hooks.Close()
+	d.kids = respawn.New(ha.Respawn, respawn.Options{
+		Env: respawn.Environ(os.Environ(), respawn.Vars{
+			Node: d.node, ConfDir: d.opts.ConfDir, FIFO: filepath.Join(d.opts.StateDir, "fifo"),
+			LogFile: ha.LogFile, DebugFile: ha.DebugFile, LogFacility: ha.LogFacility,
+			Debug: ha.Debug, Env: ha.Env,
+		}.List()),
+		Log: d.log,
+	})
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.kids.Stop(sctx); err != nil {
+			d.log.WithError(err).Warn("stopping respawn children")
+		}
+	}()
+	if fr, err := fifo.Open(filepath.Join(d.opts.StateDir, "fifo"), d.log); err != nil {
+		d.log.WithError(err).Error("the FIFO for ha_clustermsg and the classic hb_standby is unavailable")
+	} else {
+		go fr.Run(rctx, func(m *wire.Message) {
+			if err := d.SendClusterMessage(m); err != nil {
+				d.log.WithError(err).Warn("FIFO message dropped")
+			}
+		})
+	}
+	if err := srv.SetConfig(ha); err != nil {
+		d.log.WithError(err).Warn("apiauth: some entries were skipped")
+	}
 	go srv.Serve(rctx)
 
-	d.step(func(now time.Time) []membership.Action { return d.mem.Start(now) })
+	if !d.opts.NoResources {
+		if d.opts.Net == nil {
+			d.opts.Net = kernel.New()
+		}
+		d.rm = rm.New(rmConfig(d.node, files))
+		d.exec = newExecutor(d.log, d.newAgent, files.HA.ResourceTimeout, d.jobDone)
+		ectx, stopExec := context.WithCancel(context.Background())
+		defer stopExec()
+		go d.exec.run(ectx)
+	}
+
+	d.memEvent(func(now time.Time) []membership.Action { return d.mem.Start(now) })
 	sdnotify.Ready()
 	go sdnotify.Watchdog(ctx)
 	d.log.WithFields(logrus.Fields{"node": d.node, "generation": gen}).Info("heartbeatd is up")
 
 	timer := time.NewTimer(time.Until(d.nextDeadline()))
 	defer timer.Stop()
+	done := ctx.Done()
+	var giveUpWaiting <-chan time.Time
 	for {
 		select {
-		case <-ctx.Done():
+		case <-done:
+			// Graceful stop: release resources first (heartbeats go on
+			// meanwhile), then shutdone.
+			done = nil
 			sdnotify.Stopping()
-			d.step(func(now time.Time) []membership.Action { return d.mem.Stop(now) })
-			d.log.Info("heartbeatd stopped: shutdone sent")
-			return nil
+			d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Stop(now) })
+			giveUpWaiting = time.After(rm.StopWaitLimit + 2*time.Minute)
+		case <-giveUpWaiting:
+			d.log.Error("resources did not settle in time; stopping anyway")
+			d.stopped = true
 		case r := <-d.in:
-			d.step(func(now time.Time) []membership.Action { return d.mem.Receive(now, r.msg, r.link) })
+			d.memEvent(func(now time.Time) []membership.Action { return d.mem.Receive(now, r.msg, r.link) })
+		case j := <-d.jobDone:
+			d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Done(now, j.id, j.err) })
+		case m := <-d.client:
+			d.clientMessage(m)
 		case <-timer.C:
-			d.step(func(now time.Time) []membership.Action { return d.mem.Tick(now) })
+			d.memEvent(func(now time.Time) []membership.Action { return d.mem.Tick(now) })
+			if dl := d.rmDeadline(); !dl.IsZero() && !time.Now().Before(dl) {
+				d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Tick(now) })
+			}
 		case <-reload:
 			d.reload()
+		}
+		if done == nil && (d.stopped || d.rm == nil) {
+			d.memEvent(func(now time.Time) []membership.Action { return d.mem.Stop(now) })
+			d.log.Info("heartbeatd stopped: shutdone sent")
+			return nil
 		}
 		timer.Reset(time.Until(d.nextDeadline()))
 	}
@@ -248,12 +344,25 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 
 func (d *Daemon) nextDeadline() time.Time {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.mem.NextDeadline()
+	next := d.mem.NextDeadline()
+	d.mu.Unlock()
+	if dl := d.rmDeadline(); !dl.IsZero() && dl.Before(next) {
+		next = dl
+	}
+	return next
 }
 
-// step runs one event through membership and carries out its actions.
-func (d *Daemon) step(event func(now time.Time) []membership.Action) {
+func (d *Daemon) rmDeadline() time.Time {
+	if d.rm == nil {
+		return time.Time{}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rm.NextDeadline()
+}
+
+// memEvent runs one event through membership and carries out its actions.
+func (d *Daemon) memEvent(event func(now time.Time) []membership.Action) {
 	d.mu.Lock()
 	acts := event(time.Now())
 	d.mu.Unlock()
@@ -265,11 +374,80 @@ func (d *Daemon) step(event func(now time.Time) []membership.Action) {
 			d.logAction(a)
 		case membership.NodeChange:
 			d.log.WithFields(logrus.Fields{"node": a.Node, "state": a.To}).Debugf("node %s: %s -> %s", a.Node, a.From, a.To)
-		case membership.LinkChange, membership.CommUp:
-			// Logged by membership; resources and API events come with part 2.
+			if a.To == membership.StatusDead {
+				d.srv.Deliver(api.NodeDeadMessage(a.Node, false, time.Now()))
+			} else {
+				d.srv.Deliver(wire.New("status").Add("src", a.Node).Add("st", string(a.To)))
+			}
+			d.rmEvent(func(now time.Time) []rm.Action { return d.rm.NodeChange(now, a.Node, a.To) })
+		case membership.LinkChange:
+			st := api.LinkDead
+			if a.Up {
+				st = api.LinkUp
+			}
+			d.srv.Deliver(api.LinkStatusMessage(a.Node, a.Link, st))
+		case membership.CommUp:
+			if err := d.kids.Start(); err != nil {
+				d.log.WithError(err).Error("starting respawn children")
+			}
+			d.rmEvent(func(now time.Time) []rm.Action { return d.rm.CommUp(now) })
 		case membership.Deliver:
 			d.log.WithFields(logrus.Fields{"node": a.From, "t": a.Msg.Type()}).Debug("cluster message received")
+			d.localDeliver(a.Msg)
+			d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Receive(now, a.Msg, false) })
 		}
+	}
+}
+
+// rmEvent runs one event through the resource manager (when resources are
+// managed) and carries out its actions.
+func (d *Daemon) rmEvent(event func(now time.Time) []rm.Action) {
+	if d.rm == nil {
+		return
+	}
+	d.mu.Lock()
+	acts := event(time.Now())
+	d.mu.Unlock()
+	for _, a := range acts {
+		switch a := a.(type) {
+		case rm.Send:
+			d.memEvent(func(now time.Time) []membership.Action { return d.mem.Send(now, a.Msg) })
+			d.localDeliver(a.Msg)
+		case rm.Run:
+			d.exec.add(a)
+		case rm.Log:
+			d.logAction(membership.Log(a))
+		case rm.Stopped:
+			d.stopped = true
+		case rm.Reboot:
+			reboot(d.log, a.Reason)
+		}
+	}
+}
+
+// clientMessage sends a local client's cluster message (hb_standby,
+// hb_takeover, ipfail) and handles it here too, as classic heartbeat
+// handles its own messages.
+func (d *Daemon) clientMessage(m *wire.Message) {
+	d.memEvent(func(now time.Time) []membership.Action { return d.mem.Send(now, m) })
+	d.localDeliver(m)
+	d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Receive(now, m, true) })
+}
+
+// localDeliver hands an accepted or own cluster message to API clients
+// and to its rc.d hook.
+func (d *Daemon) localDeliver(m *wire.Message) {
+	d.srv.Deliver(m)
+	d.hooks.Run(m)
+}
+
+// SendClusterMessage queues a local client's message for the cluster.
+func (d *Daemon) SendClusterMessage(m *wire.Message) error {
+	select {
+	case d.client <- m:
+		return nil
+	default:
+		return errors.New("heartbeatd is busy: client message queue full")
 	}
 }
 
@@ -364,9 +542,15 @@ func (d *Daemon) reload() {
 		d.log.Warn("reload: media or node changes take effect at the next restart")
 	}
 	d.files.Store(f)
+	if err := d.srv.SetConfig(f.HA); err != nil {
+		d.log.WithError(err).Warn("apiauth: some entries were skipped")
+	}
 	d.mu.Lock()
 	d.mem.SetTiming(f.HA.Keepalive, f.HA.Deadtime, f.HA.Warntime)
 	d.mu.Unlock()
+	if !slices.EqualFunc(old.Groups, f.Groups, sameGroup) {
+		d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Reload(now, f.Groups) })
+	}
 	d.log.Info("configuration reloaded")
 }
 

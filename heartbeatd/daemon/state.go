@@ -5,6 +5,7 @@ package daemon
 
 import (
 	"github.com/hasuite/hasuite/heartbeatd/api"
+	"github.com/hasuite/hasuite/heartbeatd/wire"
 )
 
 // apiState implements api.State over a running daemon.
@@ -42,8 +43,18 @@ func (s apiState) Param(name string) (string, bool) {
 	return v, ok
 }
 
-// ResourceStatus is empty until the resource manager (part 2) exists.
-func (s apiState) ResourceStatus() string { return "" }
+// ResourceStatus is cl_status rscstatus; empty with -M.
+func (s apiState) ResourceStatus() string {
+	if s.d.rm == nil {
+		return ""
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	return s.d.rm.Status()
+}
+
+// SendClusterMessage sends a signed-on client's message to the cluster.
+func (s apiState) SendClusterMessage(m *wire.Message) error { return s.d.SendClusterMessage(m) }
 
 func (s apiState) Counters() map[string]uint64 {
 	c := &s.d.counter

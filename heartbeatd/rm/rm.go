@@ -151,9 +151,11 @@ type RM struct {
 	hold     Hold // what we claim, in the classic sense
 	peerHold Hold // what the peer claims, from its point of view
 
-	peerStatus membership.Status
-	peerHeard  bool
-	peerStable bool
+	peerStatus   membership.Status
+	peerHeard    bool
+	peerStable   bool
+	peerStarting bool           // the peer sent starting and is not stable yet
+	early        []*wire.Message // the peer's start-up messages from before our comm up
 
 	standby         standbyState
 	standbySet      Hold
@@ -372,6 +374,13 @@ func (r *RM) CommUp(now time.Time) []Action {
 	if !r.peerAlive() {
 		r.peerDead(now, &out)
 	}
+	// Classic drops a peer's starting that beats our own comm up, and both
+	// nodes then wait out BothUnstableDelay; answering it costs nothing.
+	early := r.early
+	r.early = nil
+	for _, m := range early {
+		out = append(out, r.Receive(now, m, false)...)
+	}
 	r.settle(now, &out)
 	return out
 }
@@ -407,6 +416,9 @@ func (r *RM) NodeChange(now time.Time, node string, to membership.Status) []Acti
 // came from a local client (hb_standby, ipfail) when self is true.
 func (r *RM) Receive(now time.Time, msg *wire.Message, self bool) []Action {
 	if !r.started {
+		if t := msg.Type(); !self && (t == "starting" || t == "resource") && len(r.early) < 8 {
+			r.early = append(r.early, msg)
+		}
 		return nil
 	}
 	var out actions
@@ -449,6 +461,7 @@ func (r *RM) receiveStarting(out *actions) {
 		r.phase = phaseBothStarting
 	}
 	r.peerStable = false
+	r.peerStarting = true
 	// The peer restarted: whatever we took over is simply ours now.
 	for _, g := range r.groups {
 		g.takeover = false
@@ -486,7 +499,7 @@ func (r *RM) receiveResource(now time.Time, msg *wire.Message, out *actions) {
 		if st == "1" {
 			if !r.peerStable {
 				out.log(membership.Info, "remote resource transition completed.")
-				r.peerStable = true
+				r.peerStable, r.peerStarting = true, false
 				r.sendHeld(r.phase == phaseStable, "", out)
 				r.performAutoFailback(now, out)
 			}
@@ -499,6 +512,16 @@ func (r *RM) receiveResource(now time.Time, msg *wire.Message, out *actions) {
 		r.phase = phaseStable
 		r.sendHeld(true, "", out)
 		r.performAutoFailback(now, out)
+	}
+	if r.phase == phaseRscRcvd && r.peerStarting && !r.peerStable && r.peerHold&Foreign == 0 {
+		// Both nodes are starting and the peer claims none of our groups:
+		// it can only be taking its own, so ours are safe to take now
+		// rather than after BothUnstableDelay (classic waits).
+		out.log(membership.Info, "both nodes starting: local resource transition completed.")
+		r.reqOurResources(now, false, out)
+		r.phase = phaseStable
+		r.localTakeoverAt = time.Time{}
+		r.sendHeld(true, "", out)
 	}
 	if r.phase == phaseRscRcvd && r.localTakeoverAt.IsZero() {
 		r.localTakeoverAt = now.Add(BothUnstableDelay)
@@ -571,7 +594,7 @@ func ipResponse(dest, key string, weown bool) *wire.Message {
 
 // peerDead is the mach_down path (hb_rsc_recover_dead_resources).
 func (r *RM) peerDead(now time.Time, out *actions) {
-	r.healSent, r.healMsg = false, nil
+	r.healSent, r.healMsg, r.peerStarting = false, nil, false
 	if r.standby != standbyNot {
 		out.log(membership.Info, "Cancelling pending standby operation")
 		r.standby, r.standbyDeadline = standbyNot, time.Time{}

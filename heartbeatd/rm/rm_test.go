@@ -276,9 +276,18 @@ func TestSimultaneousStartEachTakesLocal(t *testing.T) {
 	for _, mode := range []config.AutoFailback{config.On, config.Off} {
 		t.Run(mode.String(), func(t *testing.T) {
 			p := newPair(t, mode)
-			startBoth(p)
+			p.a.up, p.b.up = true, true
+			p.handle(p.a, p.a.rm.NodeChange(p.now, "nodeb", membership.StatusActive))
+			p.handle(p.b, p.b.rm.NodeChange(p.now, "nodea", membership.StatusActive))
+			// nodea's starting reaches nodeb before nodeb's own comm up.
+			p.handle(p.a, p.a.rm.CommUp(p.now))
+			p.settle()
+			p.handle(p.b, p.b.rm.CommUp(p.now))
+			p.settle()
+			// No BothUnstableDelay wait: each takes its own at once.
+			p.wantHolders("nodea", "nodeb")
 			p.wantStatus("local", "local")
-			p.wantLog("local resource transition completed.")
+			p.wantLog("both nodes starting: local resource transition completed.")
 		})
 	}
 }
@@ -487,9 +496,9 @@ func TestMonitorRestartsWhenAlone(t *testing.T) {
 
 func TestPartitionHeal(t *testing.T) {
 	tests := []struct {
-		name        string
-		mode        config.AutoFailback
-		setup       func(p *pair)
+		name         string
+		mode         config.AutoFailback
+		setup        func(p *pair)
 		wantA, wantB string
 	}{
 		{"on: each keeps its own", config.On, func(*pair) {}, "nodea", "nodeb"},

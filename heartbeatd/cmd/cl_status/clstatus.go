@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,8 @@ const DefaultTimeout = 5 * time.Second
 type Options struct {
 	Socket  string           // API socket path
 	Timeout time.Duration    // limit for the whole run; 0 means DefaultTimeout
-	PID     int              // shown in error lines, "cl_status[PID]: ..."
+	PID     int              // shown in error lines
+	Host    string           // shown in error lines; "" means os.Hostname (uname's nodename)
 	Now     func() time.Time // clock for error lines; nil means time.Now
 }
 
@@ -105,11 +107,14 @@ type tool struct {
 	client *api.Client
 	human  bool // -m
 
-	signedOn   bool
-	refused    bool   // heartbeatd answered but did not accept us
-	signonWhy  string // why signon failed
-	hbversion  string
-	hasVersion bool
+	signedOn     bool
+	signedOnAPI  bool   // signed on with signon (not an older heartbeatd's probe)
+	refused      bool   // heartbeatd answered but did not accept us
+	signonWhy    string // why signon failed
+	hbversion    string
+	hasVersion   bool
+	pacemaker    string // from the signon reply
+	hasPacemaker bool
 }
 
 // timeoutExit unwinds a run whose time limit expired, like classic's SIGALRM
@@ -125,6 +130,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opt Optio
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.Host == "" {
+		opt.Host, _ = os.Hostname()
+	}
 	if len(args) == 0 || (len(args) == 1 && args[0] == "-h") {
 		fmt.Fprint(stdout, helpScreen)
 		return exitOK
@@ -138,7 +146,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opt Optio
 	}
 	if cmd == nil {
 		t.logErr("%s: invalid sub-command.", args[0])
-		fmt.Fprint(stderr, helpScreen)
 		return exitParam
 	}
 
@@ -155,7 +162,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opt Optio
 	}()
 	t.signon()
 	if t.client != nil {
-		defer t.client.Close()
+		defer t.signoff()
 	}
 	if !t.signedOn && cmd.needSignon {
 		t.logErr("Cannot signon with heartbeat")
@@ -165,10 +172,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opt Optio
 	return cmd.run(t, args[1:])
 }
 
-// logErr prints an error line the way cl_log does on stderr.
+// logErr prints an error line the way Debian's cl_log does on stderr
+// (syslog format): "Nov 22 00:35:49 nodea cl_status: [PID]: ERROR: ...".
 func (t *tool) logErr(format string, a ...any) {
-	fmt.Fprintf(t.errw, "cl_status[%d]: %s ERROR: %s\n", t.opt.PID,
-		t.opt.Now().Format("2006/01/02_15:04:05"), fmt.Sprintf(format, a...))
+	fmt.Fprintf(t.errw, "%s %s cl_status: [%d]: ERROR: %s\n", t.opt.Now().Format("Jan 02 15:04:05"),
+		t.opt.Host, t.opt.PID, fmt.Sprintf(format, a...))
 }
 
 func (t *tool) printf(format string, a ...any) { fmt.Fprintf(t.out, format, a...) }
@@ -189,8 +197,10 @@ func reason(err error) string {
 	return err.Error()
 }
 
-// signon connects and asks for hbversion, which classic gets at signon; a
-// daemon that accepts the connection but never answers makes it time out.
+// signon connects and signs on as a casual client like classic cl_status.
+// The signon reply caches hbversion and pacemaker. A refusing daemon still
+// reports its deadtime, which tells it from a stopped one. A heartbeatd
+// without signon (older hasuite) is probed with getparm hbversion instead.
 func (t *tool) signon() {
 	c, err := api.DialContext(t.ctx, t.opt.Socket, 0)
 	if err != nil {
@@ -200,6 +210,40 @@ func (t *tool) signon() {
 		t.signonWhy = "hb_api_signon: Can't initiate connection to heartbeat"
 		return
 	}
+	m, err := c.Signon(t.ctx, "")
+	var re *api.ResultError
+	switch {
+	case err == nil:
+		t.client, t.signedOn, t.signedOnAPI = c, true, true
+		t.hbversion, t.hasVersion = m.Lookup(api.FieldHBVersion)
+		t.pacemaker, t.hasPacemaker = m.Lookup(api.FieldPacemaker)
+		return
+	case isTimeout(err):
+		c.Close()
+		panic(timeoutExit{})
+	case errors.As(err, &re) && hasField(m, api.FieldDeadtime):
+		c.Close()
+		t.refused = true
+		t.signonWhy = re.Info
+		return
+	case errors.As(err, &re) && strings.HasPrefix(re.Info, "unknown request type"):
+		t.probe(c)
+		return
+	}
+	c.Close()
+	t.signonWhy = "hb_api_signon: " + reason(err)
+}
+
+func hasField(m *wire.Message, name string) bool {
+	if m == nil {
+		return false
+	}
+	_, ok := m.Lookup(name)
+	return ok
+}
+
+// probe checks an older heartbeatd that answers queries without signon.
+func (t *tool) probe(c *api.Client) {
 	m, err := c.RequestContext(t.ctx, api.ReqGetParm, api.FieldPName, "hbversion")
 	if err != nil {
 		c.Close()
@@ -214,6 +258,14 @@ func (t *tool) signon() {
 	t.client = c
 	t.signedOn = true
 	t.hbversion, t.hasVersion = m.Lookup(api.FieldPValue)
+}
+
+// signoff ends a signed-on session the way classic hb_api_delete does.
+func (t *tool) signoff() {
+	if t.signedOnAPI {
+		t.client.Signoff(t.ctx)
+	}
+	t.client.Close()
 }
 
 // query sends one request; an expired time limit ends the run with exit 12.
@@ -238,6 +290,9 @@ func (t *tool) queryAll(reqtype string, fields ...string) ([]*wire.Message, erro
 func (t *tool) param(name string) (string, bool, error) {
 	if name == "hbversion" && t.hasVersion {
 		return t.hbversion, true, nil
+	}
+	if name == "pacemaker" && t.hasPacemaker {
+		return t.pacemaker, true, nil
 	}
 	m, err := t.query(api.ReqGetParm, api.FieldPName, name)
 	if err != nil {
@@ -284,7 +339,7 @@ func (t *tool) simpleOptions(args []string) ([]string, bool) {
 	opts, operands := t.options(args, "m")
 	for _, o := range opts {
 		if o.c != 'm' {
-			t.logErr("Error: getopt returned character %c.", o.c)
+			t.logErr("Error: getopt returnedcharacter %c.", o.c) // sic
 			return nil, false
 		}
 		t.human = true
@@ -362,7 +417,7 @@ func (t *tool) listnodes(args []string) int {
 		case 'n':
 			normalOnly = true
 		default:
-			t.logErr("Error: getopt returned character code %c.", o.c)
+			t.logErr("Error: getopt returnedcharacter code %c.", o.c)
 			return exitParam
 		}
 	}
@@ -383,7 +438,9 @@ func (t *tool) listNodes(normalOnly, pingOnly, verbose bool) int {
 	if t.human {
 		t.printf("The nodes are as follow:\n")
 	}
-	for _, m := range replies {
+	// Classic's client library prepends each reply to its list, so the
+	// walk runs in the reverse of the daemon's (configuration) order.
+	for _, m := range slices.Backward(replies) {
 		node, ok := m.Lookup(api.FieldNode)
 		if !ok {
 			continue
@@ -511,7 +568,7 @@ func (t *tool) listhblinks(args []string) int {
 		case 'v':
 			verbose = true
 		default:
-			t.logErr("Error: getopt returned character code %c.", o.c)
+			t.logErr("Error: getopt returnedcharacter code %c.", o.c)
 			return exitParam
 		}
 	}
@@ -533,11 +590,14 @@ func (t *tool) listLinks(node string, verbose bool) int {
 	if t.human {
 		t.printf("\tthis node has the following heartbeat links:\n")
 	}
-	for _, m := range replies {
+	// Reversed and without repeats, like classic's client library.
+	seen := make(map[string]bool)
+	for _, m := range slices.Backward(replies) {
 		name, ok := m.Lookup(api.FieldIfName)
-		if !ok {
+		if !ok || seen[name] {
 			continue
 		}
+		seen[name] = true
 		if verbose {
 			t.printf("\t%s\t%s\n", name, m.Get(api.FieldStatus))
 		} else {
@@ -564,9 +624,13 @@ func (t *tool) hblinkstatus(args []string) int {
 	}
 	if !found {
 		t.logErr("Cannot get heartbeat link status")
-		if err != nil {
+		var re *api.ResultError
+		switch {
+		case errors.As(err, &re): // classic get_ifstatus keeps no reason for a refusal
+			t.logErr("REASON: ")
+		case err != nil:
 			t.logErr("REASON: %s", reason(err))
-		} else {
+		default:
 			t.logErr("REASON: no status in reply")
 		}
 		return exitUnknown
@@ -582,7 +646,10 @@ func (t *tool) hblinkstatus(args []string) int {
 	return exitFail
 }
 
-// clientstatus needs signon, which heartbeatd's API does not offer yet.
+// clientstatus prints a client's status at a node; the optional third
+// operand is how long to wait for a remote node's answer in milliseconds
+// (default 500, C atoi semantics; negative waits for the run's limit).
+// Exit codes: online 0, offline 1, join 2, leave 3.
 func (t *tool) clientstatus(args []string) int {
 	operands, ok := t.simpleOptions(args)
 	if !ok {
@@ -592,9 +659,48 @@ func (t *tool) clientstatus(args []string) int {
 		fmt.Fprintln(t.errw, noEnoughParm)
 		return exitParam
 	}
-	t.logErr("Cannot get heartbeat client %s's status", operands[1])
-	t.logErr("REASON: clientstatus is not supported by this heartbeatd yet")
+	wait := 500 * time.Millisecond
+	if len(operands) > 2 {
+		wait = time.Duration(atoi(operands[2])) * time.Millisecond
+	}
+	cs, err := t.client.ClientStatus(t.ctx, operands[0], operands[1], wait)
+	if err != nil {
+		if isTimeout(err) {
+			panic(timeoutExit{})
+		}
+		t.logErr("Cannot get heartbeat client %s's status", operands[1])
+		t.logErr("REASON: %s", reason(err))
+		return exitUnknown
+	}
+	t.printf("%s\n", cs)
+	switch cs {
+	case api.ClientOnline:
+		return exitOK
+	case api.ClientOffline:
+		return exitFail
+	case api.ClientJoin:
+		return 2
+	case api.ClientLeave:
+		return 3
+	}
 	return exitUnknown
+}
+
+// atoi is C atoi: leading blanks and sign, then digits; 0 when none.
+func atoi(s string) int {
+	s = strings.TrimLeft(s, " \t\n")
+	neg := strings.HasPrefix(s, "-")
+	if neg || strings.HasPrefix(s, "+") {
+		s = s[1:]
+	}
+	n := 0
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<30; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
 }
 
 func (t *tool) rscstatus(args []string) int {
@@ -637,7 +743,7 @@ func (t *tool) hbparameter(args []string) int {
 		case 'p':
 			name = o.arg
 		default:
-			t.logErr("Error: getopt returned character code %c.", o.c)
+			t.logErr("Error: getopt returnedcharacter code %c.", o.c)
 			return exitParam
 		}
 	}

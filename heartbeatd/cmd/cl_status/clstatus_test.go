@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hasuite/hasuite/heartbeatd/api"
+	"github.com/hasuite/hasuite/heartbeatd/config"
 	"github.com/hasuite/hasuite/heartbeatd/wire"
 )
 
@@ -20,6 +23,25 @@ type fakeState struct {
 	nodes  []api.NodeInfo
 	params map[string]string
 	rsc    string
+	peer   map[string]string // clients signed on at nodeb, which answers query-cstatus
+	srv    *api.Server
+}
+
+// SendClusterMessage plays nodeb: it answers query-cstatus for clients in
+// peer and ignores everything else (a peer without them never answers).
+func (f *fakeState) SendClusterMessage(m *wire.Message) error {
+	if m.Type() != api.TypeQueryCStatus || f.peer == nil {
+		return nil
+	}
+	cn := m.Get(api.FieldClientName)
+	cs := api.ClientOffline
+	if _, ok := f.peer[cn]; ok {
+		cs = api.ClientOnline
+	}
+	f.srv.Deliver(wire.New(api.TypeRespondCStatus).Add(api.FieldDest, "nodea").Add(api.FieldResult, api.ResultOK).
+		Add(api.FieldClientName, cn).Add(api.FieldToID, m.Get(api.FieldFromID)).Add(api.FieldClientStatus, cs).
+		Add(api.FieldSrc, "nodeb"))
+	return nil
 }
 
 func (f *fakeState) LocalNode() string     { return "nodea" }
@@ -50,11 +72,17 @@ func lab() *fakeState {
 	}
 }
 
-// serve runs an api.Server for st and returns its socket path.
-func serve(t *testing.T, st api.State) string {
+// serve runs an api.Server for st, letting this process sign on under any
+// name, and returns its socket path.
+func serve(t *testing.T, st *fakeState) string {
 	t.Helper()
 	s, err := api.NewServer(filepath.Join(t.TempDir(), "register"), st, nil)
 	if err != nil {
+		t.Fatal(err)
+	}
+	st.srv = s
+	me := []string{strconv.Itoa(os.Geteuid())}
+	if err := s.SetAuth([]config.APIAuth{{Client: api.AuthAnon, UIDs: me}, {Client: api.AuthDefault, UIDs: me}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -99,7 +127,7 @@ func rawServer(t *testing.T, reply func(req *wire.Message) *wire.Message) string
 	return path
 }
 
-const errPrefix = "cl_status[4242]: 2026/11/22_00:35:49 ERROR: "
+const errPrefix = "Nov 22 00:35:49 nodea cl_status: [4242]: ERROR: "
 
 type result struct {
 	Stdout, Stderr string
@@ -113,6 +141,7 @@ func run(t *testing.T, socket string, timeout time.Duration, args ...string) res
 		Socket:  socket,
 		Timeout: timeout,
 		PID:     4242,
+		Host:    "nodea",
 		Now:     func() time.Time { return time.Date(2026, 11, 22, 0, 35, 49, 0, time.UTC) },
 	})
 	return result{out.String(), errw.String(), rc}
@@ -129,17 +158,52 @@ func TestGolden(t *testing.T) {
 	noVersion := lab()
 	delete(noVersion.params, "hbversion")
 	noVersionSock := serve(t, noVersion)
-	deadSock := filepath.Join(t.TempDir(), "register") // nobody listens
-	refusedSock := rawServer(t, func(req *wire.Message) *wire.Message {
+	deadSock := filepath.Join(t.TempDir(), "register")                  // nobody listens
+	refusedSock := rawServer(t, func(req *wire.Message) *wire.Message { // like classic apiauth
 		return wire.New(api.TypeResponse).Add(api.FieldReqType, req.Get(api.FieldReqType)).
-			Add(api.FieldResult, api.ResultBadReq).Add(api.FieldInfo, "client not authorized")
+			Add(api.FieldInfo, "client failed authorization").Add(api.FieldResult, api.ResultBadReq).
+			Add(api.FieldDeadtime, "1f40").Add(api.FieldKeepalive, "3e8").Add(api.FieldNode, "nodea")
 	})
+	// An older heartbeatd: no signon, queries answered, or all refused.
+	oldSock := rawServer(t, func(req *wire.Message) *wire.Message {
+		r := wire.New(api.TypeResponse).Add(api.FieldReqType, req.Get(api.FieldReqType))
+		if req.Get(api.FieldReqType) == api.ReqSignon {
+			return r.Add(api.FieldResult, api.ResultBadReq).Add(api.FieldInfo, `unknown request type "signon"`)
+		}
+		if req.Get(api.FieldPName) == "hbversion" {
+			r.Add(api.FieldPValue, "3.0.6 (old)")
+		}
+		return r.Add(api.FieldResult, api.ResultOK)
+	})
+	oldRefusedSock := rawServer(t, func(req *wire.Message) *wire.Message {
+		r := wire.New(api.TypeResponse).Add(api.FieldReqType, req.Get(api.FieldReqType)).Add(api.FieldResult, api.ResultBadReq)
+		if req.Get(api.FieldReqType) == api.ReqSignon {
+			return r.Add(api.FieldInfo, `unknown request type "signon"`)
+		}
+		return r.Add(api.FieldInfo, "client not authorized")
+	})
+	peerLab := lab()
+	peerLab.nodes[1].Status = "active"
+	peerLab.peer = map[string]string{"ipfail": "online"}
+	peerSock := serve(t, peerLab)
+	quietLab := lab() // nodeb is active but never answers
+	quietLab.nodes[1].Status = "active"
+	quietSock := serve(t, quietLab)
+	ipfail, err := api.Dial(labSock, 5*time.Second) // a client signed on at nodea
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ipfail.Close()
+	if _, err := ipfail.Signon(context.Background(), "ipfail"); err != nil {
+		t.Fatal(err)
+	}
 
 	signonFailed := errPrefix + "Cannot signon with heartbeat\n" +
 		errPrefix + "REASON: hb_api_signon: Can't initiate connection to heartbeat\n"
-	verboseNodes := "\nnodea\tactive\t(nodetype: normal)\n\thb0\tup\n" +
-		"\nnodeb\tdead\t(nodetype: normal)\n\thb0\tdead\n\thb1\tup\n" +
-		"\n10.77.0.254\tping\t(nodetype: ping)\n\t10.77.0.254\tup\n"
+	// Classic lists nodes and links in the reverse of the daemon's order.
+	verboseNodes := "\n10.77.0.254\tping\t(nodetype: ping)\n\t10.77.0.254\tup\n" +
+		"\nnodeb\tdead\t(nodetype: normal)\n\thb1\tup\n\thb0\tdead\n" +
+		"\nnodea\tactive\t(nodetype: normal)\n\thb0\tup\n"
 
 	tests := []struct {
 		name   string
@@ -150,9 +214,9 @@ func TestGolden(t *testing.T) {
 		{"no arguments", labSock, nil, result{helpScreen, "", 0}},
 		{"-h", labSock, []string{"-h"}, result{helpScreen, "", 0}},
 		{"bad sub-command", labSock, []string{"nodelist"},
-			result{"", errPrefix + "nodelist: invalid sub-command.\n" + helpScreen, 11}},
+			result{"", errPrefix + "nodelist: invalid sub-command.\n", 11}},
 		{"prefix is not a sub-command", labSock, []string{"hbstat"},
-			result{"", errPrefix + "hbstat: invalid sub-command.\n" + helpScreen, 11}},
+			result{"", errPrefix + "hbstat: invalid sub-command.\n", 11}},
 
 		{"hbstatus", labSock, []string{"hbstatus"}, result{"Heartbeat is running on this machine.\n", "", 0}},
 		{"hbstatus -v", labSock, []string{"hbstatus", "-v"}, result{
@@ -162,9 +226,9 @@ func TestGolden(t *testing.T) {
 			"Heartbeat version 3.0.6 (node: 958e11be8686759f1b99204c17812f2c2633b169)\n" +
 				"Resources controlled by \"haresources\"\n" +
 				"The nodes are as follow:\n" +
-				"\nnodea\tactive\t(nodetype: normal)\n\tthis node has the following heartbeat links:\n\thb0\tup\n" +
-				"\nnodeb\tdead\t(nodetype: normal)\n\tthis node has the following heartbeat links:\n\thb0\tdead\n\thb1\tup\n" +
-				"\n10.77.0.254\tping\t(nodetype: ping)\n\tthis node has the following heartbeat links:\n\t10.77.0.254\tup\n",
+				"\n10.77.0.254\tping\t(nodetype: ping)\n\tthis node has the following heartbeat links:\n\t10.77.0.254\tup\n" +
+				"\nnodeb\tdead\t(nodetype: normal)\n\tthis node has the following heartbeat links:\n\thb1\tup\n\thb0\tdead\n" +
+				"\nnodea\tactive\t(nodetype: normal)\n\tthis node has the following heartbeat links:\n\thb0\tup\n",
 			"", 0}},
 		{"hbstatus -v pacemaker", pcmkSock, []string{"hbstatus", "-v"}, result{
 			"version:\t3.0.6 (node: 958e11be8686759f1b99204c17812f2c2633b169)\n" +
@@ -181,16 +245,24 @@ func TestGolden(t *testing.T) {
 			"Heartbeat is apparently running on this machine, but refuses my connection\n", "", 0}},
 		{"hbstatus -v refused", refusedSock, []string{"hbstatus", "-v"}, result{
 			"Heartbeat is apparently running on this machine, but refuses my connection\n" +
+				"(client failed authorization)\n", "", 0}},
+		{"nodestatus refused", refusedSock, []string{"nodestatus", "nodea"}, result{"",
+			errPrefix + "Cannot signon with heartbeat\n" + errPrefix + "REASON: client failed authorization\n", 1}},
+		{"hbstatus -v older heartbeatd", oldSock, []string{"hbstatus", "-v"}, result{
+			"version:\t3.0.6 (old)\nmanaged by:\t\"haresources\"\n", "",
+			0}},
+		{"hbstatus -v older heartbeatd refusing", oldRefusedSock, []string{"hbstatus", "-v"}, result{
+			"Heartbeat is apparently running on this machine, but refuses my connection\n" +
 				"(hb_api_signon: client not authorized)\n", "", 0}},
 
-		{"listnodes", labSock, []string{"listnodes"}, result{"nodea\nnodeb\n10.77.0.254\n", "", 0}},
+		{"listnodes", labSock, []string{"listnodes"}, result{"10.77.0.254\nnodeb\nnodea\n", "", 0}},
 		{"listnodes -p", labSock, []string{"listnodes", "-p"}, result{"10.77.0.254\n", "", 0}},
-		{"listnodes -n", labSock, []string{"listnodes", "-n"}, result{"nodea\nnodeb\n", "", 0}},
-		{"listnodes -p -n means all", labSock, []string{"listnodes", "-p", "-n"}, result{"nodea\nnodeb\n10.77.0.254\n", "", 0}},
-		{"listnodes -m", labSock, []string{"listnodes", "-m", "-n"}, result{"The nodes are as follow:\nnodea\nnodeb\n", "", 0}},
+		{"listnodes -n", labSock, []string{"listnodes", "-n"}, result{"nodeb\nnodea\n", "", 0}},
+		{"listnodes -p -n means all", labSock, []string{"listnodes", "-p", "-n"}, result{"10.77.0.254\nnodeb\nnodea\n", "", 0}},
+		{"listnodes -m", labSock, []string{"listnodes", "-m", "-n"}, result{"The nodes are as follow:\nnodeb\nnodea\n", "", 0}},
 		{"listnodes -v", labSock, []string{"listnodes", "-v"}, result{verboseNodes, "", 0}},
 		{"listnodes bad option", labSock, []string{"listnodes", "-x"}, result{"",
-			"listnodes: invalid option -- 'x'\n" + errPrefix + "Error: getopt returned character code ?.\n", 11}},
+			"listnodes: invalid option -- 'x'\n" + errPrefix + "Error: getopt returnedcharacter code ?.\n", 11}},
 		{"listnodes stopped", deadSock, []string{"listnodes"}, result{"", signonFailed, 1}},
 
 		{"nodestatus active", labSock, []string{"nodestatus", "nodea"}, result{"active\n", "", 0}},
@@ -202,7 +274,7 @@ func TestGolden(t *testing.T) {
 			result{"", "Error. May be due to incorrect node name\n", 11}},
 		{"nodestatus no node", labSock, []string{"nodestatus"}, result{"", "Not enough parameters.\n", 11}},
 		{"nodestatus bad option", labSock, []string{"nodestatus", "-v", "nodea"}, result{"",
-			"nodestatus: invalid option -- 'v'\n" + errPrefix + "Error: getopt returned character ?.\n", 11}},
+			"nodestatus: invalid option -- 'v'\n" + errPrefix + "Error: getopt returnedcharacter ?.\n", 11}},
 		{"nodestatus stopped", deadSock, []string{"nodestatus", "nodea"}, result{"", signonFailed, 1}},
 
 		{"nodetype", labSock, []string{"nodetype", "10.77.0.254"}, result{"ping\n", "", 0}},
@@ -219,8 +291,8 @@ func TestGolden(t *testing.T) {
 		{"nodesite -m", labSock, []string{"nodesite", "-m", "nodeb"}, result{"The site of the cluster node nodeb is \n", "", 0}},
 		{"nodesite unknown", labSock, []string{"nodesite", "nodez"}, result{"", "Error. May be due to incorrect node name\n", 11}},
 
-		{"listhblinks", labSock, []string{"listhblinks", "nodeb"}, result{"\thb0\n\thb1\n", "", 0}},
-		{"listhblinks -v", labSock, []string{"listhblinks", "-v", "nodeb"}, result{"\thb0\tdead\n\thb1\tup\n", "", 0}},
+		{"listhblinks", labSock, []string{"listhblinks", "nodeb"}, result{"\thb1\n\thb0\n", "", 0}},
+		{"listhblinks -v", labSock, []string{"listhblinks", "-v", "nodeb"}, result{"\thb1\tup\n\thb0\tdead\n", "", 0}},
 		{"listhblinks -m", labSock, []string{"listhblinks", "nodea", "-m"},
 			result{"\tthis node has the following heartbeat links:\n\thb0\n", "", 0}},
 		{"listhblinks ping node", labSock, []string{"listhblinks", "-v", "10.77.0.254"}, result{"\t10.77.0.254\tup\n", "", 0}},
@@ -233,7 +305,7 @@ func TestGolden(t *testing.T) {
 		{"hblinkstatus -m", labSock, []string{"hblinkstatus", "-m", "nodeb", "hb0"},
 			result{"The node nodeb's heartbeat link hb0 is dead\n", "", 1}},
 		{"hblinkstatus unknown link", labSock, []string{"hblinkstatus", "nodeb", "hb7"}, result{"",
-			errPrefix + "Cannot get heartbeat link status\n" + errPrefix + "REASON: EINVAL\n", 13}},
+			errPrefix + "Cannot get heartbeat link status\n" + errPrefix + "REASON: \n", 13}},
 		{"hblinkstatus one operand", labSock, []string{"hblinkstatus", "nodeb"}, result{"", "No enough parameter.\n", 11}},
 
 		{"rscstatus", labSock, []string{"rscstatus"}, result{"local\n", "", 0}},
@@ -254,11 +326,18 @@ func TestGolden(t *testing.T) {
 			errPrefix + "Cannot get parameter warntime's value\n" + errPrefix + "REASON: \n", 1}},
 		{"hbparameter no name", labSock, []string{"hbparameter"}, result{"", errPrefix + "parameter name required\n", 11}},
 		{"hbparameter -p without argument", labSock, []string{"hbparameter", "-p"}, result{"",
-			"hbparameter: option requires an argument -- 'p'\n" + errPrefix + "Error: getopt returned character code ?.\n", 11}},
+			"hbparameter: option requires an argument -- 'p'\n" + errPrefix + "Error: getopt returnedcharacter code ?.\n", 11}},
 
-		{"clientstatus", labSock, []string{"clientstatus", "nodeb", "ipfail"}, result{"",
-			errPrefix + "Cannot get heartbeat client ipfail's status\n" +
-				errPrefix + "REASON: clientstatus is not supported by this heartbeatd yet\n", 13}},
+		{"clientstatus local online", labSock, []string{"clientstatus", "nodea", "ipfail"}, result{"online\n", "", 0}},
+		{"clientstatus local offline", labSock, []string{"clientstatus", "nodea", "mon"}, result{"offline\n", "", 1}},
+		{"clientstatus -m is plain", labSock, []string{"clientstatus", "-m", "nodea", "ipfail"}, result{"online\n", "", 0}},
+		{"clientstatus dead node", labSock, []string{"clientstatus", "nodeb", "ipfail"}, result{"offline\n", "", 1}},
+		{"clientstatus remote online", peerSock, []string{"clientstatus", "nodeb", "ipfail"}, result{"online\n", "", 0}},
+		{"clientstatus remote offline", peerSock, []string{"clientstatus", "nodeb", "mon", "2000"}, result{"offline\n", "", 1}},
+		{"clientstatus remote silent", quietSock, []string{"clientstatus", "nodeb", "ipfail", "50"}, result{"",
+			errPrefix + "Cannot get heartbeat client ipfail's status\n" + errPrefix + "REASON: No timely response.\n", 13}},
+		{"clientstatus unknown node", labSock, []string{"clientstatus", "nodez", "ipfail", "50"}, result{"",
+			errPrefix + "Cannot get heartbeat client ipfail's status\n" + errPrefix + "REASON: No timely response.\n", 13}},
 		{"clientstatus no client", labSock, []string{"clientstatus", "nodeb"}, result{"", "No enough parameter.\n", 11}},
 	}
 	for _, tc := range tests {
