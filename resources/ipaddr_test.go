@@ -489,7 +489,6 @@ func TestIPaddrStopCancelsAnnouncements(t *testing.T) {
 	}
 }
 
-
 func TestIPaddrDefaults(t *testing.T) {
 	f := kernel.NewFake()
 	for _, v2 := range []bool{false, true} {

@@ -135,9 +135,9 @@ func TestExecutorStartFailureStopsGroup(t *testing.T) {
 func TestExecutorStopRetries(t *testing.T) {
 	var j []string
 	agents := map[string]*fakeAgent{
-		"flaky":    {name: "flaky", journal: &j, running: true, stopFails: 3},
-		"stuck":    {name: "stuck", journal: &j, running: true, stopFails: -1, stopKeepsUp: true},
-		"nonlsb":   {name: "nonlsb", journal: &j, stopFails: -1},
+		"flaky":  {name: "flaky", journal: &j, running: true, stopFails: 3},
+		"stuck":  {name: "stuck", journal: &j, running: true, stopFails: -1, stopKeepsUp: true},
+		"nonlsb": {name: "nonlsb", journal: &j, stopFails: -1},
 	}
 	e := testExecutor(agents)
 	if err := e.do(rm.Run{Op: rm.Release, Group: group("flaky")}); err != nil {

@@ -154,7 +154,7 @@ type RM struct {
 	peerStatus   membership.Status
 	peerHeard    bool
 	peerStable   bool
-	peerStarting bool           // the peer sent starting and is not stable yet
+	peerStarting bool            // the peer sent starting and is not stable yet
 	early        []*wire.Message // the peer's start-up messages from before our comm up
 
 	standby         standbyState

@@ -25,7 +25,11 @@ var (
 	buildErr  error
 )
 
-// Build compiles heartbeatd and cl_status once per test binary and returns
+// Tools are the optional client tools Build also compiles when their
+// directories under heartbeatd/cmd exist; RunTool runs them.
+var Tools = []string{"hb_standby", "hb_takeover"}
+
+// Build compiles heartbeatd, cl_status and the Tools once per test binary and returns
 // the directory holding them.
 func Build(t testing.TB) string {
 	t.Helper()
@@ -40,7 +44,13 @@ func Build(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "./heartbeatd", "./heartbeatd/cmd/cl_status")
+		pkgs := []string{"./heartbeatd", "./heartbeatd/cmd/cl_status"}
+		for _, tool := range Tools {
+			if _, err := os.Stat(filepath.Join(root, "heartbeatd", "cmd", tool)); err == nil {
+				pkgs = append(pkgs, "./heartbeatd/cmd/"+tool)
+			}
+		}
+		cmd := exec.Command("go", append([]string{"build", "-o", binDir + "/"}, pkgs...)...)
 		cmd.Dir = root
 		if b, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
@@ -58,6 +68,9 @@ type Options struct {
 	HACF, AuthKeys, Haresources string
 	ExtraArgs                   []string
 	Env                         []string // added to the daemon's environment
+	// Files are written under the configuration directory before the
+	// start, by relative path (e.g. "resource.d/app"), executable.
+	Files map[string]string
 }
 
 // Node is a running heartbeatd.
@@ -84,6 +97,11 @@ func Start(t testing.TB, h *netns.Host, o Options) *Node {
 	must(t, os.WriteFile(filepath.Join(etc, "authkeys"), []byte(o.AuthKeys), 0o600))
 	if o.Haresources != "" {
 		must(t, os.WriteFile(filepath.Join(etc, "haresources"), []byte(o.Haresources), 0o644))
+	}
+	for name, content := range o.Files {
+		path := filepath.Join(etc, name)
+		must(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		must(t, os.WriteFile(path, []byte(content), 0o755))
 	}
 	n.env = o.Env
 	n.start(t, o.ExtraArgs)
@@ -284,4 +302,62 @@ func (n *Node) Reload(t testing.TB) {
 	if err != nil {
 		t.Fatalf("heartbeatd -r: %v: %s", err, out)
 	}
+}
+
+// Pid is the process id of the running (or last) heartbeatd.
+func (n *Node) Pid() int {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
+// RscStatus asks the API what cl_status rscstatus prints (none, local,
+// foreign, all, transition); "" if the request fails.
+func (n *Node) RscStatus() string {
+	c, err := api.Dial(n.Socket(), time.Second)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	m, err := c.Request(api.ReqGetRsc)
+	if err != nil {
+		return ""
+	}
+	return m.Get(api.FieldResources)
+}
+
+// WaitRsc polls until RscStatus is want and returns how long it took.
+func (n *Node) WaitRsc(t testing.TB, want string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		if got := n.RscStatus(); got == want {
+			return time.Since(start)
+		} else if time.Since(start) > within {
+			t.Fatalf("%s: rscstatus is %q, not %q, after %v", n.Name, got, want, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// HasTool reports whether Build compiled the named client tool.
+func HasTool(t testing.TB, name string) bool {
+	_, err := os.Stat(filepath.Join(Build(t), name))
+	return err == nil
+}
+
+// RunTool runs one of the Tools (or cl_status) against this node, with
+// HA_API_SOCKET naming its socket, and returns its output and exit code.
+func (n *Node) RunTool(t testing.TB, name string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(n.bin, name), args...)
+	cmd.Env = append(os.Environ(), "HA_API_SOCKET="+n.Socket())
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return string(out), 0
 }
