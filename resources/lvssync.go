@@ -23,26 +23,28 @@ const (
 
 // LVSSyncDaemonSwap is the built-in agent for
 // "LVSSyncDaemonSwap::<master|backup>[::<interface>[::<syncid>]]", the
-// resource.d script heartbeat 2.x shipped for ldirectord directors
-// (resources/heartbeat/LVSSyncDaemonSwap.in, Horms 2005). The first argument names the daemon this node runs while
-// it holds the group (the "ying"); the other state is the "yang".
+// resource.d script heartbeat 2.x shipped for ldirectord directors. The
+// first argument names the daemon this node runs while it holds the group
+// (the script's "ying"); the other state is the "yang".
 //
 //   - Start stops the yang daemon if it runs and starts the ying daemon on
 //     the interface with the syncid.
 //   - Stop stops the ying daemon if it runs and starts the yang daemon.
-//   - Running (status) is whether the ying daemon runs; Status prints the
-//     classic "<ying> running" or "<ying> stopped".
+//   - Running (status) is whether the ying daemon runs; Status gives the
+//     classic first status line, "<ying> running" or "<ying> stopped".
 //
 // The interface defaults to eth0 and the syncid to 0, as in the classic
-// script; like it, a syncid can only be given after an interface
-// ("LVSSyncDaemonSwap::master::bond0::7"). syncid 0 on a backup accepts
-// messages of every syncid.
+// script; as there, they are set with more "::" arguments, and a syncid
+// only after an interface ("LVSSyncDaemonSwap::master::bond0::7"). syncid
+// 0 on a backup accepts the messages of every syncid.
 //
-// Unlike the classic script, which recognised running daemons by kernel
-// thread names that Linux renamed in 2.6.36 ("ipvs_syncmaster" became
-// "ipvs-m:<syncid>:<n>") and so never saw them on a modern kernel, the
-// agent asks the kernel over generic netlink; and Start/Stop always leave
-// exactly the wanted daemon running, even when both ran before.
+// The classic script found running daemons by grepping ps for the kernel
+// threads "[ipvs_syncmaster]" and "[ipvs_syncbackup]", names modern kernels
+// no longer use (Linux 6.1: "ipvs-m:<n>:<n>", "ipvs-b:<n>:<n>"), so there
+// it always saw both stopped: starting a running daemon failed (EEXIST from
+// ipvsadm) and neither start nor stop ever stopped the other one. The agent asks the kernel over generic netlink instead,
+// and Start and Stop always leave exactly the wanted daemon running, even
+// when both ran before.
 type LVSSyncDaemonSwap struct {
 	name   string
 	state  kernel.SyncState // ying

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what the test suites need when it is missing (root, Debian/Ubuntu):
 # iproute2 for namespaces, Debian's heartbeat 3.0.6 as the interop peer,
-# tcpdump for captures; then the real-kernel IPVS VM (qemu, ipvsadm and
+# tcpdump for captures, nftables for partitions; then the real-kernel IPVS VM (qemu, ipvsadm and
 # Debian's kernel, see test/ipvsvm/prepare.sh). Quiet and quick when
 # everything is present.
 set -eu
@@ -10,6 +10,7 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 [ -x /usr/libexec/heartbeat/heartbeat ] || need="$need heartbeat"
 command -v tcpdump >/dev/null 2>&1 || need="$need tcpdump"
 command -v unshare >/dev/null 2>&1 || need="$need util-linux"
+command -v nft >/dev/null 2>&1 || need="$need nftables"
 if [ -n "$need" ]; then
 	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 		echo "deps: missing:$need (install them as root to run the root-only suites)" >&2

@@ -293,6 +293,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		}
 		d.rm = rm.New(rmConfig(d.node, files))
 		d.exec = newExecutor(d.log, d.newAgent, files.HA.ResourceTimeout, d.jobDone)
+		d.releaseLeftovers(files.Groups)
 		ectx, stopExec := context.WithCancel(context.Background())
 		defer stopExec()
 		go d.exec.run(ectx)

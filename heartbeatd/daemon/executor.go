@@ -154,7 +154,7 @@ func (e *executor) acquire(g config.Group) error {
 			if rerr := e.release(g); rerr != nil {
 				e.log.WithError(rerr).Error("stopping the group after the failed start")
 			}
-			return fmt.Errorf("%s: %w", res.Text, err)
+			return &rm.ResourceError{Resource: res.Text, Err: err}
 		}
 	}
 	return nil

@@ -82,3 +82,30 @@ func reboot(log logrus.FieldLogger, reason string) {
 		log.WithError(err).Error("reboot failed")
 	}
 }
+
+// releaseLeftovers stops, before anything is negotiated, every group that
+// already runs here (left by a killed heartbeatd, or started outside it):
+// the peer may hold it now. Classic's init script only warned
+// (ResourceManager verifyallidle).
+func (d *Daemon) releaseLeftovers(groups []config.Group) {
+	for _, g := range groups {
+		if !anyRunning(d.exec, g) {
+			continue
+		}
+		logging.Crit(d.log.WithField("group", g.Key), "Resource group "+g.Key+" is active, and should not be! Releasing it before start-up.")
+		if err := d.exec.release(g); err != nil {
+			d.log.WithError(err).WithField("group", g.Key).Error("releasing a group left running")
+		}
+	}
+}
+
+func anyRunning(e *executor, g config.Group) bool {
+	for _, res := range g.Resources {
+		if a, err := e.agent(res); err == nil {
+			if up, _ := e.running(a); up {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -245,6 +245,17 @@ func TestDeadWithinAdvertisedDeadtime(t *testing.T) {
 	if !s.logged("nodea", "Cluster node nodeb returning after partition.") {
 		t.Errorf("no partition-heal log: %q", s.logs["nodea"])
 	}
+	// What each sent during the partition is history: not asked for again.
+	for _, n := range []string{"nodea", "nodeb"} {
+		for _, m := range s.sent[n] {
+			if m.Type() == "NS_rexmit" {
+				t.Errorf("%s asked for a retransmission after the heal: %v", n, m)
+			}
+		}
+		if c := s.nodes[n].Counters; c.Lost != 0 {
+			t.Errorf("%s counted %d lost packets across the partition", n, c.Lost)
+		}
+	}
 }
 
 func TestLoneNodeDeclaresPeerDeadAfterInitdead(t *testing.T) {

@@ -97,6 +97,13 @@ func (m *Membership) track(now time.Time, p *peer, msg *wire.Message, linkName s
 		p.lastStatus = time.Time{} // nor a late heartbeat
 		return fresh()
 	}
+	if p.status == StatusDead && seq > p.last {
+		// Back from a partition: what it sent while we thought it dead is
+		// history (its next messages say where it stands), so the gap is
+		// not asked for again.
+		p.missing = nil
+		return fresh()
+	}
 	switch {
 	case seq == p.last+1:
 		m.maybeAck(now, p, seq, out)

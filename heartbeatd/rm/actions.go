@@ -44,6 +44,17 @@ type Run struct {
 	Group config.Group
 }
 
+// ResourceError is a job failure that names the resource that failed; the
+// resource manager logs it by that name, as classic does ("Giving up
+// resources due to failure of httpd").
+type ResourceError struct {
+	Resource string
+	Err      error
+}
+
+func (e *ResourceError) Error() string { return e.Resource + ": " + e.Err.Error() }
+func (e *ResourceError) Unwrap() error { return e.Err }
+
 // Reboot is the classic last resort after a failed stop
 // (stop_failure_action reboot).
 type Reboot struct{ Reason string }

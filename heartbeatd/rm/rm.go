@@ -18,6 +18,7 @@
 package rm
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -752,7 +753,13 @@ func (r *RM) Done(now time.Time, id uint64, err error) []Action {
 	case Acquire:
 		g.held = err == nil
 		if err != nil {
-			out.log(membership.Crit, "Giving up resources due to failure of %s: %v", g.cfg.Key, err)
+			failed, cause := g.cfg.Key, err
+			var re *ResourceError
+			if errors.As(err, &re) {
+				failed, cause = re.Resource, re.Err
+			}
+			out.add(Log{Level: membership.Crit, Msg: "Giving up resources due to failure of " + failed,
+				Fields: map[string]any{"group": g.cfg.Key, "err": cause}})
 			r.giveups = append(r.giveups, giveup{at: now.Add(GiveupDelay), set: classOf(g)})
 		}
 	case Release:

@@ -129,7 +129,7 @@ func (p *pair) complete(n *node) {
 	switch j.Op {
 	case Acquire:
 		if n.failStart[key] {
-			err = errors.New("start failed")
+			err = &ResourceError{Resource: "httpd", Err: errors.New("exit code 1")}
 		} else {
 			n.running[key] = true
 		}
@@ -464,7 +464,7 @@ func TestStartFailureGivesGroupUp(t *testing.T) {
 	p.inbox = append(p.inbox, delivery{p.b, m})
 	p.settle()
 	p.wantHolders("", "nodeb")
-	p.wantLog("nodea: Giving up resources due to failure of " + keyA)
+	p.wantLog("nodea: Giving up resources due to failure of httpd")
 	p.advance(GiveupDelay + 2*time.Second)
 	p.wantHolders("nodeb", "nodeb")
 }
