@@ -6,7 +6,7 @@ BIN      := bin
 FUZZTIME ?= 30s
 CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover
 
-.PHONY: all build test unit deps fuzz bench install demo demo-down vet clean
+.PHONY: all build test unit deps fuzz bench bench-outage install demo demo-down vet clean
 
 all: build
 
@@ -39,7 +39,12 @@ fuzz:
 	  done; done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /bench/outage)
+
+# Failover outage, heartbeat 3.0.6 vs heartbeatd (root, ~4 min): the table
+# in docs/performance.md.
+bench-outage:
+	sh bench/outage.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ha.d

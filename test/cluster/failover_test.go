@@ -42,6 +42,8 @@ type rlabOpts struct {
 	groupA string
 	// filesA and filesB are extra files for each node's conf dir.
 	filesA, filesB map[string]string
+	// hacf is appended to both nodes' ha.cf.
+	hacf string
 }
 
 // rlab is a pair of directors holding one VIP each, with a UDP responder
@@ -79,7 +81,7 @@ func newRLab(t *testing.T, o rlabOpts) *rlab {
 	}
 	hr := groupA + "\nnodeb IPaddr2::" + vipB + "/24/hb0\n"
 	start := func(h *netns.Host, name string, files map[string]string) *hbnode.Node {
-		return hbnode.Start(t, h, hbnode.Options{Node: name, HACF: resourceHACF(o.failback),
+		return hbnode.Start(t, h, hbnode.Options{Node: name, HACF: resourceHACF(o.failback) + o.hacf,
 			AuthKeys: hbnode.AuthKeys("sha1", testKey), Haresources: hr, Files: files})
 	}
 	l.na = start(l.a, "nodea", o.filesA)

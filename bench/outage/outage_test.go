@@ -1,0 +1,188 @@
+// outage_test.go: BenchmarkFailoverOutage, heartbeat 3.0.6 and heartbeatd
+// side by side in network namespaces (root only).
+
+package outage
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hasuite/hasuite/test/hbnode"
+	"github.com/hasuite/hasuite/test/interop"
+	"github.com/hasuite/hasuite/test/netns"
+	"github.com/hasuite/hasuite/test/probe"
+)
+
+var (
+	flagRounds   = flag.Int("outage.rounds", 3, "failovers measured per setting and implementation")
+	flagSettings = flag.String("outage.settings", "2s/10s,100ms/500ms,20ms/100ms", "keepalive/deadtime pairs, comma-separated")
+	flagImpls    = flag.String("outage.impl", "classic,heartbeatd", "implementations to measure: classic, heartbeatd or both")
+	flagMarkdown = flag.String("outage.markdown", "", "also write the table as markdown to this file")
+)
+
+// The lab: two directors, a client and the VIP they fail over.
+const (
+	addrA      = "10.77.0.1/24"
+	addrB      = "10.77.0.2/24"
+	addrClient = "10.77.0.10/24"
+	vip        = "10.77.0.100"
+	port       = 7000
+	haresource = "nodea IPaddr2::" + vip + "/24/hb0\n"
+	authkeys   = "auth 1\n1 sha1 benchS3cret\n"
+)
+
+// Timing of one round.
+const (
+	// startWait bounds the time from launching the pair until the VIP
+	// answers from nodea: heartbeat 3.0.6 with auto_failback off waits 10 s
+	// (RSCRCVD) after a simultaneous start before it takes its groups.
+	startWait = 40 * time.Second
+	// settle is the least time from launch to the cut: heartbeat 3.0.6
+	// advertises deadtime + 2 s for its first 5 s (hb_add_deadtime), and
+	// the peer uses the advertised value; cut later, both run steady.
+	settle = 7 * time.Second
+	// steadyWindow is checked just before the cut: the VIP must have been
+	// served without a gap of more than steadyGap over it.
+	steadyWindow = time.Second
+	steadyGap    = 100 * time.Millisecond
+	// takeoverWait bounds the wait for nodeb after the cut, beyond deadtime.
+	takeoverWait = 20 * time.Second
+)
+
+// haCF is the ha.cf both implementations get: times in ms (heartbeat 3.0.6
+// rejects "1s"), warntime its default deadtime/2, initdead at least 10 s
+// (no start-up warning) and twice deadtime, auto_failback off so the VIP
+// stays where it failed over to.
+func haCF(s Setting) string {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
+	initdead := max(2*s.Deadtime, 10*time.Second)
+	return fmt.Sprintf(`# failover outage benchmark, %s
+keepalive %s
+deadtime %s
+warntime %s
+initdead %s
+udpport 694
+bcast hb0
+auto_failback off
+node nodea nodeb
+crm no
+`, s, ms(s.Keepalive), ms(s.Deadtime), ms(s.Deadtime/2), ms(initdead))
+}
+
+// BenchmarkFailoverOutage measures, for each setting and implementation,
+// the client-visible outage when the link of the director holding the VIP
+// is cut, and prints one table comparing the medians. Rounds of the two
+// implementations alternate, so both see the same machine load.
+func BenchmarkFailoverOutage(b *testing.B) {
+	netns.RequireRoot(b)
+	settings, err := ParseSettings(*flagSettings)
+	if err != nil {
+		b.Fatalf("-outage.settings: %v", err)
+	}
+	var impls []string
+	for _, f := range strings.Split(*flagImpls, ",") {
+		switch strings.TrimSpace(f) {
+		case "classic":
+			if !interop.HaveClassic() {
+				netns.Skip(b, "needs heartbeat 3.0.6 (apt-get install heartbeat) for the classic column; or run with -outage.impl heartbeatd")
+			}
+			impls = append(impls, Classic)
+		case "heartbeatd":
+			hbnode.Build(b)
+			impls = append(impls, Ours)
+		default:
+			b.Fatalf("-outage.impl: unknown implementation %q (want classic or heartbeatd)", f)
+		}
+	}
+	rows := make([]Row, len(settings))
+	for i, s := range settings {
+		rows[i] = Row{Setting: s, Outages: map[string][]time.Duration{}}
+		for round := 1; round <= *flagRounds; round++ {
+			for _, impl := range impls {
+				name := fmt.Sprintf("ka%s-dt%s/%s/%d", s.Keepalive, s.Deadtime, implName(impl), round)
+				b.Run(name, func(b *testing.B) {
+					d := failover(b, impl, s)
+					rows[i].Outages[impl] = append(rows[i].Outages[impl], d)
+					b.ReportMetric(float64(d.Microseconds())/1000, "outage-ms")
+				})
+			}
+		}
+	}
+	fmt.Printf("\nClient-visible outage after the active director's link is cut (%s):\n\n%s\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), Text(rows))
+	if *flagMarkdown != "" {
+		if err := os.WriteFile(*flagMarkdown, []byte(Markdown(rows)), 0o644); err != nil {
+			b.Errorf("writing the markdown table: %v", err)
+		}
+	}
+}
+
+// implName is the short name of an implementation in benchmark names.
+func implName(impl string) string {
+	if impl == Classic {
+		return "classic"
+	}
+	return "heartbeatd"
+}
+
+// failover runs one round in a fresh lab: start the pair, wait until the
+// VIP answers from nodea, cut nodea's link, wait until nodeb answers, and
+// return the longest time the client got no reply since the cut.
+func failover(b *testing.B, impl string, s Setting) time.Duration {
+	lab := netns.NewLab(b)
+	ha := lab.AddHost("nodea", addrA)
+	hb := lab.AddHost("nodeb", addrB)
+	client := lab.AddHost("client", addrClient)
+	probe.StartResponder(b, ha, port)
+	probe.StartResponder(b, hb, port)
+	p := probe.NewProber(b, client, netip.AddrPortFrom(netip.MustParseAddr(vip), port), probe.DefaultEvery)
+
+	start := time.Now()
+	kill := startPair(b, impl, ha, hb, haCF(s))
+	defer kill()
+	p.WaitServedBy(b, "nodea", startWait)
+	// Heartbeats go out every keepalive and death is declared deadtime
+	// after the last one heard: cut at a random phase of the keepalive so
+	// that phase does not bias the comparison.
+	time.Sleep(max(time.Until(start.Add(settle)), steadyWindow) + rand.N(s.Keepalive))
+	if gap, before, after := p.Outage(time.Now().Add(-steadyWindow)); gap > steadyGap || before != "nodea" || after != "nodea" {
+		b.Fatalf("VIP not steady on nodea before the cut: gap %v from %q to %q over the last %v", gap, before, after, steadyWindow)
+	}
+	cut := time.Now()
+	ha.CutLink(b)
+	p.WaitServedBy(b, "nodeb", s.Deadtime+takeoverWait)
+	gap, before, after := p.Outage(cut)
+	if before != "nodea" || after != "nodeb" {
+		b.Fatalf("outage of %v from %q to %q, want from nodea to nodeb", gap, before, after)
+	}
+	b.Logf("%s %s: outage %v", s, impl, gap.Round(time.Millisecond))
+	return gap
+}
+
+// startPair starts nodea and nodeb of impl and returns a function that
+// kills both (a graceful stop would take seconds per round).
+func startPair(b *testing.B, impl string, ha, hb *netns.Host, hacf string) (kill func()) {
+	switch impl {
+	case Classic:
+		na := interop.StartClassic(b, ha, interop.ClassicOptions{Node: "nodea", HACF: hacf, AuthKeys: authkeys, Haresources: haresource})
+		nb := interop.StartClassic(b, hb, interop.ClassicOptions{Node: "nodeb", HACF: hacf, AuthKeys: authkeys, Haresources: haresource})
+		return func() {
+			for _, n := range []*interop.Classic{na, nb} {
+				if n.Pid() != 0 {
+					n.Kill(b)
+				}
+			}
+		}
+	default:
+		cf := "logfile " + hbnode.LogPlaceholder + "\n" + hacf
+		na := hbnode.Start(b, ha, hbnode.Options{Node: "nodea", HACF: cf, AuthKeys: authkeys, Haresources: haresource})
+		nb := hbnode.Start(b, hb, hbnode.Options{Node: "nodeb", HACF: cf, AuthKeys: authkeys, Haresources: haresource})
+		return func() { na.Kill(b); nb.Kill(b) }
+	}
+}
