@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hasuite/hasuite/internal/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +81,7 @@ func (l *Ldirectord) Binary() string {
 // findLdirectord is Binary's search with its inputs injected.
 func findLdirectord(exeDir string, lookPath func(string) (string, error)) string {
 	if exeDir != "" {
-		if p := filepath.Join(exeDir, ldirectordName); isExecutableFile(p) {
+		if p := filepath.Join(exeDir, ldirectordName); proc.IsExecutableFile(p) {
 			return p
 		}
 	}
@@ -93,7 +94,7 @@ func findLdirectord(exeDir string, lookPath func(string) (string, error)) string
 // Validate reports an error if the ldirectord program is not an executable
 // regular file.
 func (l *Ldirectord) Validate() error {
-	if p := l.Binary(); !isExecutableFile(p) {
+	if p := l.Binary(); !proc.IsExecutableFile(p) {
 		return fmt.Errorf("resource %s: %s is not an executable file", l.name, p)
 	}
 	return nil

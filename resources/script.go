@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
+
+	"github.com/hasuite/hasuite/internal/proc"
 )
 
 // Classic locations, used when Env leaves ConfDir or InitDir empty.
@@ -133,18 +134,12 @@ func LocateScript(script string, env Env) (string, error) {
 	if script != "" {
 		for _, dir := range []string{filepath.Join(confDir, "resource.d"), initDir} {
 			p := filepath.Join(dir, script)
-			if isExecutableFile(p) {
+			if proc.IsExecutableFile(p) {
 				return p, nil
 			}
 		}
 	}
 	return "", &NotFoundError{Script: script}
-}
-
-// isExecutableFile is the shell's [ -f p -a -x p ].
-func isExecutableFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && unix.Access(p, unix.X_OK) == nil
 }
 
 // Classic status rule (ResourceManager's we_own_resource): a "case" on the
@@ -208,9 +203,9 @@ type runResult struct {
 // or when ctx ends the whole group is killed. With checkExit a non-zero exit
 // is an error; the output is logged at debug either way.
 //
-// Output goes to anonymous files rather than pipes: a daemon started by the
-// script that keeps stdout open must neither hold the run up nor get
-// SIGPIPE later.
+// Output goes to anonymous files rather than pipes (proc.OutputFile): a
+// daemon started by the script that keeps stdout open must neither hold the
+// run up nor get SIGPIPE later.
 func runScript(ctx context.Context, env Env, log logrus.FieldLogger, path string, args []string, action string, checkExit bool) (runResult, error) {
 	argv := append(append([]string(nil), args...), action)
 	cmdline := command(path, args, action)
@@ -220,23 +215,21 @@ func runScript(ctx context.Context, env Env, log logrus.FieldLogger, path string
 	}
 	defer cancel()
 
-	stdout, err := outputFile("stdout")
+	stdout, err := proc.OutputFile("stdout")
 	if err != nil {
 		return runResult{code: -1}, &RunError{Command: cmdline, Code: -1, Err: err}
 	}
 	defer stdout.Close()
-	stderr, err := outputFile("stderr")
+	stderr, err := proc.OutputFile("stderr")
 	if err != nil {
 		return runResult{code: -1}, &RunError{Command: cmdline, Code: -1, Err: err}
 	}
 	defer stderr.Close()
 
 	newCmd := func(name string, argv ...string) *exec.Cmd {
-		cmd := exec.CommandContext(runCtx, name, argv...)
+		cmd := proc.Command(runCtx, name, argv...)
 		cmd.Env = scriptEnv(env.Vars)
 		cmd.Stdout, cmd.Stderr = stdout, stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return killGroup(cmd.Process) }
 		return cmd
 	}
 	start := time.Now()
@@ -248,7 +241,7 @@ func runScript(ctx context.Context, env Env, log logrus.FieldLogger, path string
 		werr = cmd.Run()
 	}
 
-	res := runResult{stdout: readOutput(stdout), stderr: readOutput(stderr), code: -1}
+	res := runResult{stdout: proc.ReadOutput(stdout, maxOutput), stderr: proc.ReadOutput(stderr, maxOutput), code: -1}
 	if cmd.ProcessState != nil {
 		res.code = cmd.ProcessState.ExitCode()
 	}
@@ -292,46 +285,6 @@ func scriptEnv(vars []string) []string {
 		out = append(out, kv)
 	}
 	return append(out, vars...)
-}
-
-// killGroup kills the process group led by p (the script was started with
-// Setpgid), so children it left behind die with it.
-func killGroup(p *os.Process) error {
-	if p == nil {
-		return nil
-	}
-	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
-	}
-	return nil
-}
-
-// outputFile returns an anonymous file for a child's output: a memfd, or an
-// unlinked temporary file where memfd_create is unavailable.
-func outputFile(name string) (*os.File, error) {
-	if fd, err := unix.MemfdCreate("hasuite-"+name, unix.MFD_CLOEXEC); err == nil {
-		return os.NewFile(uintptr(fd), "memfd:"+name), nil
-	}
-	f, err := os.CreateTemp("", "hasuite-"+name+"-*")
-	if err != nil {
-		return nil, fmt.Errorf("creating %s file: %w", name, err)
-	}
-	os.Remove(f.Name())
-	return f, nil
-}
-
-// readOutput returns what was written to f, at most its last maxOutput bytes.
-func readOutput(f *os.File) []byte {
-	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 {
-		return nil
-	}
-	off := max(fi.Size()-maxOutput, 0)
-	b, err := io.ReadAll(io.NewSectionReader(f, off, fi.Size()-off))
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 // tail returns the end of a script's stderr as one line for an error message.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hasuite/hasuite/internal/proc/proctest"
 )
 
 // testEnv returns an Env whose ConfDir and InitDir are fresh temporary
@@ -218,38 +220,6 @@ func TestStatusOutputRunning(t *testing.T) {
 	}
 }
 
-// waitDead waits (bounded) until pid has exited: gone or a zombie.
-func waitDead(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			return
-		}
-		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
-			if f := strings.Fields(string(b)); len(f) > 2 && f[2] == "Z" {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Errorf("process %d still alive", pid)
-}
-
-// readPid reads a pid a script wrote.
-func readPid(t *testing.T, path string) int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
-}
-
 func TestScriptTimeoutKillsGroup(t *testing.T) {
 	env := testEnv(t)
 	env.ScriptTimeout = 300 * time.Millisecond
@@ -274,7 +244,7 @@ func TestScriptTimeoutKillsGroup(t *testing.T) {
 		if !strings.Contains(err.Error(), "timed out after 300ms, process group killed") {
 			t.Errorf("%s: error %q does not say it timed out", op, err)
 		}
-		waitDead(t, readPid(t, pidFile))
+		proctest.WaitDead(t, proctest.ReadPid(t, pidFile))
 	}
 }
 
@@ -297,7 +267,7 @@ func TestScriptContextCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Stop error %v, want context.Canceled", err)
 	}
-	waitDead(t, readPid(t, pidFile))
+	proctest.WaitDead(t, proctest.ReadPid(t, pidFile))
 }
 
 // A daemon that keeps the script's stdout and stderr open must not hold
@@ -313,7 +283,7 @@ func TestScriptDaemonKeepsOutputOpen(t *testing.T) {
 	if el := time.Since(t0); el > 5*time.Second {
 		t.Errorf("Start took %s, waited for the daemon", el)
 	}
-	pid := readPid(t, pidFile)
+	pid := proctest.ReadPid(t, pidFile)
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Errorf("daemon %d not running after a successful start: %v", pid, err)
 	}

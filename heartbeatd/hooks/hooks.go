@@ -18,18 +18,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 
 	"github.com/hasuite/hasuite/heartbeatd/wire"
+	"github.com/hasuite/hasuite/internal/proc"
 	"github.com/hasuite/hasuite/internal/ratelimit"
 )
 
@@ -155,7 +153,7 @@ func (r *Runner) Run(msg *wire.Message) {
 		r.logNative(typ, path)
 		return
 	}
-	if !isExecutableFile(path) {
+	if !proc.IsExecutableFile(path) {
 		return
 	}
 	j := job{typ: typ, path: path, env: r.environ(msg)}
@@ -243,13 +241,15 @@ func (r *Runner) loop() {
 }
 
 // run runs one hook: "rc.d/<t> <t>" in its own process group, killed with
-// it on timeout or when Close gives up.
+// it on timeout or when Close gives up. Its output goes to an anonymous file
+// (no pipe, so a background child keeping it open neither holds the job up
+// nor gets SIGPIPE).
 func (r *Runner) run(j job) error {
 	log := r.log.WithField("hook", j.typ)
 	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
 	defer cancel()
 
-	out, err := outputFile()
+	out, err := proc.OutputFile("hook")
 	if err != nil {
 		log.WithError(err).Error("cannot run rc.d hook")
 		return err
@@ -257,24 +257,17 @@ func (r *Runner) run(j job) error {
 	defer out.Close()
 
 	log.Infof("Running %s %s", j.path, j.typ)
-	cmd := exec.CommandContext(ctx, j.path, j.typ)
+	cmd := proc.Command(ctx, j.path, j.typ)
 	cmd.Env = j.env
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return err
-		}
-		return nil
-	}
 	start := time.Now()
 	err = cmd.Run()
 	fields := logrus.Fields{"elapsed": time.Since(start).Round(time.Millisecond)}
 	if cmd.ProcessState != nil {
 		fields["rc"] = cmd.ProcessState.ExitCode()
 	}
-	if b := readOutput(out); len(b) > 0 {
+	if b := bytes.TrimSpace(proc.ReadOutput(out, maxOutput)); len(b) > 0 {
 		fields["output"] = string(b)
 	}
 	log = log.WithFields(fields)
@@ -325,7 +318,7 @@ func (r *Runner) logNative(typ, path string) {
 	seen := r.logged[typ]
 	r.logged[typ] = true
 	r.mu.Unlock()
-	if !seen && isExecutableFile(path) {
+	if !seen && proc.IsExecutableFile(path) {
 		r.log.WithField("hook", typ).Infof("rc.d/%s is handled natively by heartbeatd; not run", typ)
 	}
 }
@@ -339,39 +332,4 @@ func validName(t string) bool {
 // validEnvName reports whether HA_<name> is a usable environment name.
 func validEnvName(name string) bool {
 	return name != "" && !strings.ContainsAny(name, "=\x00")
-}
-
-// isExecutableFile is the shell's [ -f p -a -x p ].
-func isExecutableFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && unix.Access(p, unix.X_OK) == nil
-}
-
-// outputFile returns an anonymous file for a hook's output (no pipe, so a
-// background child keeping it open neither holds the job up nor gets
-// SIGPIPE).
-func outputFile() (*os.File, error) {
-	if fd, err := unix.MemfdCreate("hasuite-hook", unix.MFD_CLOEXEC); err == nil {
-		return os.NewFile(uintptr(fd), "memfd:hook"), nil
-	}
-	f, err := os.CreateTemp("", "hasuite-hook-*")
-	if err != nil {
-		return nil, fmt.Errorf("creating output file: %w", err)
-	}
-	os.Remove(f.Name())
-	return f, nil
-}
-
-// readOutput returns the last maxOutput bytes written to f, trimmed.
-func readOutput(f *os.File) []byte {
-	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 {
-		return nil
-	}
-	off := max(fi.Size()-maxOutput, 0)
-	b, err := io.ReadAll(io.NewSectionReader(f, off, fi.Size()-off))
-	if err != nil {
-		return nil
-	}
-	return bytes.TrimSpace(b)
 }

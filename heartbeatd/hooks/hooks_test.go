@@ -3,7 +3,6 @@
 package hooks
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/hasuite/hasuite/heartbeatd/wire"
+	"github.com/hasuite/hasuite/internal/proc/proctest"
 )
 
 // result is one finished job, as the test hook reports it.
@@ -198,38 +198,6 @@ func TestFailingHookIsLogged(t *testing.T) {
 	}
 }
 
-// pidOf reads a pid a script wrote.
-func pidOf(t *testing.T, path string) int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
-}
-
-// waitDead waits (bounded) until pid has exited: gone or a zombie.
-func waitDead(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			return
-		}
-		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
-			if fs := strings.Fields(string(b)); len(fs) > 2 && fs[2] == "Z" {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Errorf("process %d still alive", pid)
-}
-
 func TestTimeoutKillsGroup(t *testing.T) {
 	f := newFixture(t, Config{Timeout: 300 * time.Millisecond})
 	f.script(t, "hang", "sleep 60 &\necho $! > "+f.dir+"/pid\nsleep 60\n")
@@ -244,7 +212,7 @@ func TestTimeoutKillsGroup(t *testing.T) {
 	if el := time.Since(t0); el > 10*time.Second {
 		t.Errorf("timeout took %s", el)
 	}
-	waitDead(t, pidOf(t, f.dir+"/pid"))
+	proctest.WaitDead(t, proctest.ReadPid(t, f.dir+"/pid"))
 	if r := f.wait(t); r.typ != "next" || r.err != nil {
 		t.Errorf("job after the timeout: %+v", r)
 	}
@@ -318,7 +286,7 @@ func TestCloseKillsRunningAndDropsQueued(t *testing.T) {
 	if r := f.wait(t); r.typ != "block" || r.err == nil || r.err.Error() != "rc.d/block: killed at shutdown" {
 		t.Errorf("running job %+v, want killed at shutdown", r)
 	}
-	waitDead(t, pidOf(t, f.dir+"/pid"))
+	proctest.WaitDead(t, proctest.ReadPid(t, f.dir+"/pid"))
 	if got := f.r.Dropped(); got != 2 {
 		t.Errorf("Dropped = %d, want 2", got)
 	}

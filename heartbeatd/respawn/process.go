@@ -3,6 +3,7 @@
 package respawn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hasuite/hasuite/heartbeatd/config"
+	"github.com/hasuite/hasuite/internal/proc"
 )
 
 // process is a started child as the Supervisor sees it.
@@ -95,17 +97,14 @@ func startProcess(r config.Respawn, env []string) (process, error) {
 	if err := unix.Access(r.Path, unix.X_OK); err != nil {
 		return nil, fmt.Errorf("cannot exec %s: %w", r.Path, err)
 	}
-	attr := &syscall.SysProcAttr{Setpgid: true}
+	// The Supervisor ends children with Signal, never through a context.
+	cmd := proc.Command(context.Background(), "/bin/sh", "-c", "exec "+r.Command)
+	cmd.Args[0] = "sh"
+	cmd.Env = env
+	cmd.Dir = "/"
 	// Changing identity needs privilege; running as ourselves does not.
 	if os.Geteuid() == 0 || uint32(os.Geteuid()) != id.UID || uint32(os.Getegid()) != id.GID {
-		attr.Credential = &syscall.Credential{Uid: id.UID, Gid: id.GID, Groups: id.Groups}
-	}
-	cmd := &exec.Cmd{
-		Path:        "/bin/sh",
-		Args:        []string{"sh", "-c", "exec " + r.Command},
-		Env:         env,
-		Dir:         "/",
-		SysProcAttr: attr,
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: id.UID, Gid: id.GID, Groups: id.Groups}
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %q as user %s (uid %d, gid %d): %w", r.Command, r.User, id.UID, id.GID, err)
@@ -119,11 +118,7 @@ type execProcess struct{ cmd *exec.Cmd }
 func (p *execProcess) Pid() int { return p.cmd.Process.Pid }
 
 func (p *execProcess) Signal(sig syscall.Signal) error {
-	err := syscall.Kill(-p.cmd.Process.Pid, sig)
-	if errors.Is(err, syscall.ESRCH) {
-		return nil // already gone
-	}
-	return err
+	return proc.SignalGroup(p.cmd.Process.Pid, sig)
 }
 
 func (p *execProcess) Wait() Exit {
