@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hasuite/hasuite/internal/proc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/hasuite/hasuite/internal/proc"
 )
 
 // Where ldirectord is looked for when Env.Ldirectord is empty: beside the

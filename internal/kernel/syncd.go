@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -120,6 +121,18 @@ const (
 	ifNameMax = 15
 )
 
+// replyWait bounds the wait for the kernel's answer to one request, the
+// request included. Generic netlink handles a request inside sendmsg, so an
+// answer is queued before it is read; the bound matters when the kernel
+// sends none: a DEL_DAEMON whose kthread_stop returns EINTR (the thread was
+// stopped before it first ran, common on a single slow CPU when a stop
+// follows a start at once) gets no ack, because netlink_rcv_skb skips the
+// ack for EINTR. Callers then read the outcome back from a dump.
+const replyWait = time.Second
+
+// errNoReply means the kernel did not answer within replyWait.
+var errNoReply = errors.New("no answer from the kernel")
+
 // netlinkSync is the real Sync; dial is genltest.Dial in unit tests.
 type netlinkSync struct {
 	dial func() (*genetlink.Conn, error)
@@ -144,6 +157,9 @@ func (s *netlinkSync) StartSyncDaemon(state SyncState, iface string, syncID int)
 		return nil
 	})
 	_, err := s.execute(ipvsCmdNewDaemon, ae, netlink.Request|netlink.Acknowledge)
+	if errors.Is(err, errNoReply) {
+		err = s.confirm(state, true, err)
+	}
 	switch {
 	case errors.Is(err, unix.EEXIST):
 		return nil // already running (with whatever iface and syncid it has)
@@ -166,6 +182,9 @@ func (s *netlinkSync) StopSyncDaemon(state SyncState) error {
 		return nil
 	})
 	_, err := s.execute(ipvsCmdDelDaemon, ae, netlink.Request|netlink.Acknowledge)
+	if errors.Is(err, errNoReply) {
+		err = s.confirm(state, false, err)
+	}
 	if errors.Is(err, unix.ESRCH) {
 		return nil // not running
 	}
@@ -193,6 +212,23 @@ func (s *netlinkSync) SyncDaemons() ([]SyncDaemon, error) {
 	return ds, nil
 }
 
+// confirm checks, after a request got no answer (err), whether the daemon
+// of state now runs as wanted: nil if so, else err.
+func (s *netlinkSync) confirm(state SyncState, running bool, err error) error {
+	ds, lerr := s.SyncDaemons()
+	if lerr != nil {
+		return fmt.Errorf("%w; then %w", err, lerr)
+	}
+	found := false
+	for _, d := range ds {
+		found = found || d.State == state
+	}
+	if found == running {
+		return nil
+	}
+	return err
+}
+
 // execute sends one IPVS command with attributes ae (nil: none).
 func (s *netlinkSync) execute(cmd uint8, ae *netlink.AttributeEncoder, flags netlink.HeaderFlags) ([]genetlink.Message, error) {
 	c, err := s.dial()
@@ -217,7 +253,13 @@ func (s *netlinkSync) execute(cmd uint8, ae *netlink.AttributeEncoder, flags net
 		Header: genetlink.Header{Command: cmd, Version: ipvsGenlVersion},
 		Data:   data,
 	}
-	return c.Execute(req, fam.ID, flags)
+	// Unit tests' fake sockets have no deadlines: ignore the error.
+	_ = c.SetReadDeadline(time.Now().Add(replyWait))
+	msgs, err := c.Execute(req, fam.ID, flags)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, fmt.Errorf("%w after %v (%w)", errNoReply, replyWait, err)
+	}
+	return msgs, err
 }
 
 // decodeDaemon decodes one IPVS_CMD_NEW_DAEMON message of a daemon dump;

@@ -5,6 +5,7 @@ package kernel
 import (
 	"errors"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -237,5 +238,45 @@ func checkErr(t *testing.T, err error, want string) {
 		t.Fatalf("no error, want %q", want)
 	case want != "" && !strings.Contains(err.Error(), want):
 		t.Fatalf("error %q, want it to contain %q", err, want)
+	}
+}
+
+// TestSyncNoReply: when the kernel sends no ack (DEL_DAEMON whose thread
+// stop returned EINTR), the outcome is read back from a daemon dump.
+func TestSyncNoReply(t *testing.T) {
+	tests := []struct {
+		name    string
+		start   bool
+		listed  []genetlink.Message
+		wantErr string
+	}{
+		{name: "stop took effect"},
+		{name: "stop did not", listed: []genetlink.Message{daemonMsg(t, SyncMaster, "eth0", 0, netip.MustParseAddr("224.0.0.81"))},
+			wantErr: "stopping IPVS sync daemon master: no answer from the kernel after 1s"},
+		{name: "start took effect", start: true, listed: []genetlink.Message{daemonMsg(t, SyncMaster, "eth0", 0, netip.MustParseAddr("224.0.0.81"))}},
+		{name: "start did not", start: true,
+			wantErr: "starting IPVS sync daemon master on eth0 syncid 0: no answer from the kernel after 1s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fam := genetlink.Family{ID: testFamilyID, Version: 1, Name: "IPVS"}
+			fn := genltest.ServeFamily(fam, func(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
+				switch {
+				case nreq.Header.Type == 0:
+					return nil, nil
+				case greq.Header.Command == ipvsCmdGetDaemon:
+					return tt.listed, nil
+				}
+				return nil, os.ErrDeadlineExceeded
+			})
+			s := &netlinkSync{dial: func() (*genetlink.Conn, error) { return genltest.Dial(fn), nil }}
+			var err error
+			if tt.start {
+				err = s.StartSyncDaemon(SyncMaster, "eth0", 0)
+			} else {
+				err = s.StopSyncDaemon(SyncMaster)
+			}
+			checkErr(t, err, tt.wantErr)
+		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,7 +210,7 @@ exec "$@"`
 	// If the test binary dies, unshare dies, and --kill-child kills the
 	// node's PID namespace.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	if err := cmd.Start(); err != nil {
+	if err := startOnLauncher(cmd); err != nil {
 		return fmt.Errorf("starting unshare: %w", err)
 	}
 	done := make(chan struct{})
@@ -254,6 +255,37 @@ exec "$@"`
 		}
 		time.Sleep(pollInterval / 5)
 	}
+}
+
+// launcher is a goroutine locked to an OS thread that never ends; every
+// unshare is forked from it. Pdeathsig belongs to the forking thread, not
+// the process: a node forked from an ordinary thread is SIGKILLed as soon
+// as the runtime ends that thread, which it does whenever a goroutine that
+// locked it returns (netns.Host.Do, for one).
+var (
+	launcherOnce sync.Once
+	launchReqs   chan launchReq
+)
+
+type launchReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// startOnLauncher runs cmd.Start on the launcher thread.
+func startOnLauncher(cmd *exec.Cmd) error {
+	launcherOnce.Do(func() {
+		launchReqs = make(chan launchReq)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
+			for r := range launchReqs {
+				r.done <- r.cmd.Start()
+			}
+		}()
+	})
+	done := make(chan error, 1)
+	launchReqs <- launchReq{cmd, done}
+	return <-done
 }
 
 // ClStatus runs cl_status with args inside the node's namespaces and
