@@ -47,7 +47,7 @@ func (r *RM) receiveIPResponse(now time.Time, msg *wire.Message, out *actions) {
 	key := msg.Get("ipaddr")
 	out.log(membership.Info, "received ip-request-resp %s %s %s", key, msg.Get("ok"), msg.Get("weown"))
 	g := find(r.groups, key)
-	if g == nil || msg.Get("ok") != "OK" || r.stopping || (g.held && g.pending == 0) {
+	if g == nil || msg.Get("ok") != "OK" || r.stopping || g.acquired() {
 		return
 	}
 	r.run(Acquire, g, nil, out)

@@ -113,13 +113,23 @@ type group struct {
 	cfg     config.Group
 	local   bool
 	held    bool // the last job on it left it running here
-	pending int  // jobs queued or running
+	pending int  // acquire and release jobs queued or running
+	last    Op   // the last of those queued
 	// takeover marks a group acquired while the peer was dead: after a
 	// partition heals, such a group goes back to whoever held it before.
 	takeover bool
 }
 
 func (g *group) busy() bool { return g.held || g.pending > 0 }
+
+// acquired reports whether g runs here or is on its way up, so that
+// acquiring it again would do nothing.
+func (g *group) acquired() bool {
+	if g.pending > 0 {
+		return g.last == Acquire
+	}
+	return g.held
+}
 
 // job is a Run in flight.
 type job struct {
@@ -316,6 +326,7 @@ func (r *RM) run(op Op, g *group, b *batch, out *actions) {
 	r.jobs[r.nextID] = &job{op: op, g: g, batch: b}
 	if op == Acquire || op == Release {
 		g.pending++
+		g.last = op
 		r.moving++
 	}
 	if op == Acquire {
@@ -574,7 +585,7 @@ func (r *RM) reqOurResources(now time.Time, anyway bool, out *actions) {
 			continue
 		}
 		count++
-		if g.held && g.pending == 0 {
+		if g.acquired() {
 			continue
 		}
 		// req_resource grants itself the group, as classic does.
@@ -655,7 +666,7 @@ func (r *RM) takeoverFrom(now time.Time, out *actions) {
 		out.log(membership.Info, "mach_down takeover complete for node %s.", r.peer)
 	}}
 	for _, g := range r.groups {
-		if g.local || (g.held && g.pending == 0) {
+		if g.local || g.acquired() {
 			continue
 		}
 		out.log(membership.Info, "Taking over resource group %s", g.cfg.Key)

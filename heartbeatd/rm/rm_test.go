@@ -35,6 +35,7 @@ type node struct {
 	running   map[string]bool
 	failStart map[string]bool
 	announced int
+	acquires  map[string]int // acquire jobs run, by group
 	stopped   bool
 	jobs      []Run
 }
@@ -128,6 +129,10 @@ func (p *pair) complete(n *node) {
 	key := j.Group.Key
 	switch j.Op {
 	case Acquire:
+		if n.acquires == nil {
+			n.acquires = map[string]int{}
+		}
+		n.acquires[key]++
 		if n.failStart[key] {
 			err = &ResourceError{Resource: "httpd", Err: errors.New("exit code 1")}
 		} else {
@@ -363,19 +368,29 @@ func TestFailbackOnRestart(t *testing.T) {
 func TestGracefulStopHandsOverAtOnce(t *testing.T) {
 	p := newPair(t, config.On)
 	startBoth(p)
+	// nodeb first hands everything to nodea, so that it holds nothing.
+	m := wire.New("ask_resources").Add("rsc_hold", "all").Add("info", "me")
+	p.inbox = append(p.inbox, delivery{p.a, m.Clone()})
+	p.handle(p.b, p.b.rm.Receive(p.now, m, true))
+	p.settle()
+	p.wantHolders("nodea", "nodea")
 	p.handle(p.a, p.a.rm.Stop(p.now))
 	p.settle()
 	if !p.a.stopped {
 		t.Fatal("nodea never reported Stopped")
 	}
 	p.wantSent("nodea: t=resource rsc_hold=none rtype=full isstable=0 info=shutdown")
-	p.wantHolders("", "nodeb")
+	p.wantHolders("", "")
 	// Membership sees shutdone and reports nodea dead: nodeb takes over at
 	// once, without stonith.
 	p.a.up = false
+	p.b.acquires = nil
 	p.handle(p.b, p.b.rm.NodeChange(p.now, "nodea", membership.StatusDead))
 	p.settle()
 	p.wantHolders("nodeb", "nodeb")
+	if diff := cmp.Diff(map[string]int{keyA: 1, keyB: 1}, p.b.acquires); diff != "" {
+		t.Errorf("acquisitions on nodeb (-want +got):\n%s", diff)
+	}
 	p.wantSent("nodeb: t=stonith node=nodea result=unneeded")
 	p.wantLog("nodeb: Dead node nodea gave up resources.")
 }

@@ -163,7 +163,7 @@ func (r *RM) acquireForStandby(now time.Time, set Hold, out *actions) {
 		r.sendHeld(true, "", out)
 	}}
 	for _, g := range r.groupsOf(mine) {
-		if !(g.held && g.pending == 0) {
+		if !g.acquired() {
 			r.run(Acquire, g, b, out)
 		}
 	}
