@@ -255,6 +255,7 @@ func (m *Membership) Receive(now time.Time, msg *wire.Message, linkName string) 
 		m.receiveStatus(now, p, msg, &out)
 	case "shutdone":
 		out.log(Info, fmt.Sprintf("Received shutdown notice from '%s'.", p.name), map[string]any{"node": p.name})
+		p.shutdone = true
 		m.declareDead(p, now, &out)
 	case "reqnodes":
 		reply := wire.New("repnodes").Add("dest", p.name).
@@ -269,6 +270,11 @@ func (m *Membership) Receive(now time.Time, msg *wire.Message, linkName string) 
 }
 
 func (m *Membership) receiveStatus(now time.Time, p *peer, msg *wire.Message, out *actions) {
+	if p.shutdone {
+		// heartbeat 3.0.6 keeps sending status for a while after its
+		// shutdone: the node is leaving, not returning from a partition.
+		return
+	}
 	if dt, err := strconv.ParseUint(msg.Get("dt"), 16, 32); err == nil && dt > 0 {
 		p.advertised = time.Duration(dt) * time.Millisecond
 	}
@@ -395,7 +401,7 @@ func (m *Membership) transmit(now time.Time, msg *wire.Message, out *actions) {
 			msg.AddBinary("destuuid", m.cfg.UUID)
 		}
 	}
-	msg.Add("src", m.cfg.Local)
+	msg.Set("src", m.cfg.Local) // a client's message may carry it already
 	if len(m.cfg.UUID) == 16 {
 		msg.AddBinary("srcuuid", m.cfg.UUID)
 	}

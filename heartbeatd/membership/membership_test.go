@@ -5,6 +5,7 @@ package membership
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -283,6 +284,16 @@ func TestShutdoneIsImmediate(t *testing.T) {
 	if !s.logged("nodea", "Received shutdown notice from 'nodeb'.") {
 		t.Errorf("logs: %q", s.logs["nodea"])
 	}
+	// heartbeat 3.0.6 goes on sending status for a while after shutdone:
+	// the node stays dead, it is not "returning after partition".
+	st := wire.New("status").Add("st", "active").Add("dt", "1f40").Add("protocol", "1")
+	s.handle("nodeb", s.nodes["nodeb"].Send(s.now, st))
+	if got := s.status("nodea", "nodeb"); got != StatusDead {
+		t.Errorf("after shutdone and a status, nodea sees nodeb %s", got)
+	}
+	if s.logged("nodea", "returning after partition") {
+		t.Error("a leaving node was taken for a partition heal")
+	}
 }
 
 func TestReplayAndDuplicatesChangeNothing(t *testing.T) {
@@ -325,6 +336,16 @@ func TestRestartWithNewGeneration(t *testing.T) {
 	s.run(6 * time.Second)
 	if !s.logged("nodea", "Heartbeat restart on node nodeb") {
 		t.Errorf("restart not noticed: %q", s.logs["nodea"])
+	}
+	// nodea answered the new generation with its status at once.
+	var statusAtRestart int
+	for _, m := range s.sent["nodea"] {
+		if m.Type() == "status" && m.Get("ts") == strconv.FormatInt(t0.Add(3*time.Second).Unix(), 16) {
+			statusAtRestart++
+		}
+	}
+	if statusAtRestart < 2 {
+		t.Errorf("nodea sent %d status messages in the second of nodeb's restart, want its regular one and an immediate one", statusAtRestart)
 	}
 	if s.logged("nodea", "returning after partition") {
 		t.Error("a restart was mistaken for a partition heal")

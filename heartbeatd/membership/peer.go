@@ -18,6 +18,7 @@ type peer struct {
 	links  map[string]*link
 
 	everHeard  bool          // a status has been accepted in this generation
+	shutdone   bool          // it said shutdone in this generation
 	lastHeard  time.Time     // last accepted (fresh) message
 	lastStatus time.Time     // last accepted status, for warntime
 	advertised time.Duration // the peer's dt; zero until its first status
@@ -93,6 +94,10 @@ func (m *Membership) track(now time.Time, p *peer, msg *wire.Message, linkName s
 	case hg > p.gen:
 		out.log(Info, fmt.Sprintf("Heartbeat restart on node %s", p.name), map[string]any{"node": p.name})
 		p.resetTracking(hg)
+		p.shutdone = false
+		// Tell the restarted node at once that we are active, before any
+		// ack from us can make it count us as merely present.
+		m.sendStatus(now, out)
 		p.everHeard = false        // a restart, not a partition healing
 		p.lastStatus = time.Time{} // nor a late heartbeat
 		return fresh()
