@@ -469,8 +469,13 @@ func (r *RM) receiveStarting(out *actions) {
 	if !r.nice() {
 		return
 	}
+	resend := false
 	if r.phase == phaseStarting {
 		r.phase = phaseBothStarting
+		// heartbeat 3.0.6 drops a starting that arrives before its own
+		// comm-up, so ours may be lost: ask again, now that it listens,
+		// rather than both waiting out BothUnstableDelay.
+		resend = true
 	}
 	r.peerStable = false
 	r.peerStarting = true
@@ -479,6 +484,9 @@ func (r *RM) receiveStarting(out *actions) {
 		g.takeover = false
 	}
 	r.sendHeld(r.phase == phaseStable, "", out)
+	if resend {
+		out.send(wire.New("starting"))
+	}
 }
 
 func (r *RM) receiveResource(now time.Time, msg *wire.Message, out *actions) {

@@ -596,3 +596,20 @@ func TestParseHold(t *testing.T) {
 		t.Error("mirror is wrong")
 	}
 }
+
+func TestLostStartingIsAskedAgain(t *testing.T) {
+	p := newPair(t, config.On)
+	// nodea's comm comes up first and its starting is lost, as heartbeat
+	// 3.0.6 drops one that arrives before its own comm-up.
+	p.a.up = true
+	p.handle(p.a, p.a.rm.NodeChange(p.now, "nodeb", membership.StatusActive))
+	p.handle(p.a, p.a.rm.CommUp(p.now))
+	p.inbox = nil
+	p.b.up = true
+	p.handle(p.b, p.b.rm.NodeChange(p.now, "nodea", membership.StatusActive))
+	p.handle(p.b, p.b.rm.CommUp(p.now))
+	p.settle()
+	// No BothUnstableDelay: nodea asked again once nodeb was listening.
+	p.wantHolders("nodea", "nodeb")
+	p.wantStatus("local", "local")
+}
