@@ -654,6 +654,7 @@ var syslogFacilities = map[string]bool{
 }
 
 func (p *hacfParser) setFacility(v string) error {
+	v = strings.ToLower(v)
 	if v != "none" && !syslogFacilities[v] {
 		return fmt.Errorf("invalid syslog facility %q", v)
 	}
