@@ -654,7 +654,6 @@ var syslogFacilities = map[string]bool{
 }
 
 func (p *hacfParser) setFacility(v string) error {
-	v = strings.ToLower(v)
 	if v != "none" && !syslogFacilities[v] {
 		return fmt.Errorf("invalid syslog facility %q", v)
 	}

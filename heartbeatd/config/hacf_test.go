@@ -568,10 +568,3 @@ func TestHasuiteDirectiveErrors(t *testing.T) {
 		}
 	}
 }
-
-func TestLogFacilityFoldsCase(t *testing.T) {
-	c := mustParseHACF(t, "logfacility Local0\n")
-	if c.LogFacility != "local0" {
-		t.Errorf("LogFacility = %q, want local0", c.LogFacility)
-	}
-}
