@@ -4,7 +4,7 @@ PREFIX   ?= /usr
 DESTDIR  ?=
 BIN      := bin
 FUZZTIME ?= 30s
-CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover
+CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover ipfail
 
 .PHONY: all build test unit deps fuzz bench bench-outage install demo demo-down vet clean
 
@@ -49,6 +49,8 @@ bench-outage:
 install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ha.d
 	install -m 0755 $(BIN)/heartbeatd $(DESTDIR)$(PREFIX)/sbin/heartbeatd
+	# ipfail beside heartbeatd: respawn lines naming the classic ipfail run it.
+	install -m 0755 $(BIN)/ipfail $(DESTDIR)$(PREFIX)/sbin/ipfail
 	install -m 0755 $(BIN)/cl_status $(DESTDIR)$(PREFIX)/bin/cl_status
 	install -d $(DESTDIR)$(PREFIX)/share/heartbeat
 	install -m 0755 $(BIN)/hb_standby $(BIN)/hb_takeover $(DESTDIR)$(PREFIX)/share/heartbeat/

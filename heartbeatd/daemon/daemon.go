@@ -132,9 +132,12 @@ func keyring(k *config.AuthKeys) (*wire.Keyring, error) {
 }
 
 // received is a packet that passed authentication, on its way to the loop.
+// For an echo reply of the ping medium, ping is set and link is the ping
+// node's name.
 type received struct {
 	msg  *wire.Message
 	link string
+	ping bool
 }
 
 // Daemon is one running heartbeatd.
@@ -148,6 +151,7 @@ type Daemon struct {
 	mem *membership.Membership
 
 	media []media.Medium
+	ping  *media.Ping // nil without ping nodes
 	in    chan received
 
 	srv     *api.Server
@@ -166,6 +170,7 @@ type Daemon struct {
 // counters are the daemon's own packet counters, beside membership's.
 type counters struct {
 	received, authFailed, malformed, tooBig, queueFull, sendErrors atomic.Uint64
+	pingSent, pingReceived, pingSendErrors                         atomic.Uint64
 }
 
 // New prepares a daemon for files; Run starts it.
@@ -213,6 +218,13 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			links = append(links, m.Link())
 		}
 	}
+	if len(ha.Ping) > 0 {
+		if d.ping, err = media.OpenPing(pingSpec(ha.Ping)); err != nil {
+			d.closeMedia()
+			return fmt.Errorf("%s:%d: %w", ha.File, ha.Ping[0].Line, err)
+		}
+		d.log.WithField("nodes", len(ha.Ping)).Info("ping heartbeat started.")
+	}
 	defer d.closeMedia()
 
 	d.mem = membership.New(membership.Config{
@@ -228,6 +240,8 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		Warntime:       ha.Warntime,
 		Initdead:       ha.Initdead,
 		MaxRexmitDelay: ha.MaxRexmitDelay,
+		Ping:           pingNodes(ha.Ping),
+		Deadping:       ha.Deadping,
 		Loadavg:        loadavg,
 	})
 
@@ -239,6 +253,13 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			defer wg.Done()
 			d.receive(rctx, m)
 		}(m)
+	}
+	if d.ping != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.receivePing(rctx)
+		}()
 	}
 	defer func() { stopReceivers(); d.closeMedia(); wg.Wait() }()
 
@@ -321,6 +342,10 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			d.log.Error("resources did not settle in time; stopping anyway")
 			d.stopped = true
 		case r := <-d.in:
+			if r.ping {
+				d.memEvent(func(now time.Time) []membership.Action { return d.mem.ReceivePing(now, r.link, r.msg) })
+				break
+			}
 			d.memEvent(func(now time.Time) []membership.Action { return d.mem.Receive(now, r.msg, r.link) })
 		case j := <-d.jobDone:
 			d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Done(now, j.id, j.err) })
@@ -371,10 +396,23 @@ func (d *Daemon) memEvent(event func(now time.Time) []membership.Action) {
 		switch a := a.(type) {
 		case membership.Transmit:
 			d.transmit(a.Msg)
+		case membership.Ping:
+			d.sendPing(a.Node, a.Msg)
 		case membership.Log:
 			d.logAction(a)
 		case membership.NodeChange:
 			d.log.WithFields(logrus.Fields{"node": a.Node, "state": a.To}).Debugf("node %s: %s -> %s", a.Node, a.From, a.To)
+			if a.Ping {
+				// As classic: a ping node's death is "status st=dead
+				// info=ping"; its return is the NS_st echo itself, which
+				// client libraries also take as a node status.
+				if a.To == membership.StatusDead {
+					d.srv.Deliver(api.NodeDeadMessage(a.Node, true, time.Now()))
+				} else if a.Msg != nil {
+					d.localDeliver(a.Msg) // and rc.d/NS_st, if an operator has one
+				}
+				continue // not a peer: nothing for the resource manager
+			}
 			if a.To == membership.StatusDead {
 				d.srv.Deliver(api.NodeDeadMessage(a.Node, false, time.Now()))
 			} else {
@@ -413,7 +451,9 @@ func (d *Daemon) rmEvent(event func(now time.Time) []rm.Action) {
 		switch a := a.(type) {
 		case rm.Send:
 			d.memEvent(func(now time.Time) []membership.Action { return d.mem.Send(now, a.Msg) })
-			d.localDeliver(a.Msg)
+			if d.forUs(a.Msg) {
+				d.localDeliver(a.Msg)
+			}
 		case rm.Run:
 			d.exec.add(a)
 		case rm.Log:
@@ -431,8 +471,18 @@ func (d *Daemon) rmEvent(event func(now time.Time) []rm.Action) {
 // handles its own messages.
 func (d *Daemon) clientMessage(m *wire.Message) {
 	d.memEvent(func(now time.Time) []membership.Action { return d.mem.Send(now, m) })
+	if !d.forUs(m) {
+		return // addressed to another node: classic drops its own copy
+	}
 	d.localDeliver(m)
 	d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Receive(now, m, true) })
+}
+
+// forUs reports whether one of our own messages is also for this node: it
+// names no dest, or names us.
+func (d *Daemon) forUs(m *wire.Message) bool {
+	dest, ok := m.Lookup("dest")
+	return !ok || dest == d.node
 }
 
 // localDeliver hands an accepted or own cluster message to API clients
@@ -475,33 +525,84 @@ func (d *Daemon) transmit(msg *wire.Message) {
 func (d *Daemon) receive(ctx context.Context, m media.Medium) {
 	err := m.Run(ctx, func(pkt []byte, from netip.AddrPort) {
 		d.counter.received.Add(1)
-		msg, err := wire.Decode(pkt, d.files.Load().Ring)
-		if err != nil {
-			reason := "malformed"
-			switch {
-			case errors.Is(err, wire.ErrAuth):
-				d.counter.authFailed.Add(1)
-				reason = "authentication"
-			case errors.Is(err, wire.ErrTooBig):
-				d.counter.tooBig.Add(1)
-				reason = "too big"
-			default:
-				d.counter.malformed.Add(1)
-			}
-			if ok, n := d.badLog.Allow(reason + " " + from.Addr().String()); ok {
-				d.log.WithFields(logrus.Fields{"iface": m.Link(), "from": from.String(), "err": err, "suppressed": n}).
-					Warnf("bad packet dropped (%s)", reason)
-			}
-			return
-		}
-		select {
-		case d.in <- received{msg: msg, link: m.Link()}:
-		default:
-			d.counter.queueFull.Add(1)
+		if msg := d.decode(pkt, from.String(), m.Link()); msg != nil {
+			d.enqueue(received{msg: msg, link: m.Link()})
 		}
 	})
 	if err != nil && ctx.Err() == nil {
 		d.log.WithFields(logrus.Fields{"iface": m.Link(), "err": err}).Error("receiver stopped on " + m.Name())
+	}
+}
+
+// receivePing decodes and authenticates the payloads of the echo replies
+// the ping medium matched to a ping node.
+func (d *Daemon) receivePing(ctx context.Context) {
+	err := d.ping.Run(ctx, func(node string, pkt []byte, from netip.Addr) {
+		d.counter.pingReceived.Add(1)
+		if msg := d.decode(pkt, from.String(), node); msg != nil {
+			d.enqueue(received{msg: msg, link: node, ping: true})
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		d.log.WithError(err).Error("receiver stopped on ping")
+	}
+}
+
+// decode decodes and authenticates one packet; a bad one is counted and
+// logged at a limited rate, and nil returned.
+func (d *Daemon) decode(pkt []byte, from, iface string) *wire.Message {
+	msg, err := wire.Decode(pkt, d.files.Load().Ring)
+	if err == nil {
+		return msg
+	}
+	reason := "malformed"
+	switch {
+	case errors.Is(err, wire.ErrAuth):
+		d.counter.authFailed.Add(1)
+		reason = "authentication"
+	case errors.Is(err, wire.ErrTooBig):
+		d.counter.tooBig.Add(1)
+		reason = "too big"
+	default:
+		d.counter.malformed.Add(1)
+	}
+	host := from
+	if ap, err := netip.ParseAddrPort(from); err == nil {
+		host = ap.Addr().String()
+	}
+	if ok, n := d.badLog.Allow(reason + " " + host); ok {
+		d.log.WithFields(logrus.Fields{"iface": iface, "from": from, "err": err, "suppressed": n}).
+			Warnf("bad packet dropped (%s)", reason)
+	}
+	return nil
+}
+
+func (d *Daemon) enqueue(r received) {
+	select {
+	case d.in <- r:
+	default:
+		d.counter.queueFull.Add(1)
+	}
+}
+
+// sendPing sends a ping node its probe: the NS_st message, encoded and
+// authenticated like any packet, as the payload of an ICMP echo request.
+func (d *Daemon) sendPing(node string, msg *wire.Message) {
+	if d.ping == nil {
+		return
+	}
+	files := d.files.Load()
+	pkt, err := wire.Encode(msg, files.Ring, files.HA.Msgfmt != "netstring")
+	if err != nil {
+		d.log.WithError(err).Error("encoding ping probe")
+		return
+	}
+	d.counter.pingSent.Add(1)
+	if err := d.ping.Send(node, pkt); err != nil {
+		d.counter.pingSendErrors.Add(1)
+		if ok, n := d.badLog.Allow("ping " + node); ok {
+			d.log.WithFields(logrus.Fields{"node": node, "err": err, "suppressed": n}).Warn("ping send failed")
+		}
 	}
 }
 
@@ -539,7 +640,7 @@ func (d *Daemon) reload() {
 		d.log.WithError(err).Error("reload failed, keeping the running configuration")
 		return
 	}
-	if !sameMedia(old.HA, f.HA) || !slices.Equal(old.HA.Nodes, f.HA.Nodes) {
+	if !sameMedia(old.HA, f.HA) || !slices.Equal(old.HA.Nodes, f.HA.Nodes) || !samePing(old.HA.Ping, f.HA.Ping) {
 		d.log.Warn("reload: media or node changes take effect at the next restart")
 	}
 	d.files.Store(f)
@@ -548,6 +649,7 @@ func (d *Daemon) reload() {
 	}
 	d.mu.Lock()
 	d.mem.SetTiming(f.HA.Keepalive, f.HA.Deadtime, f.HA.Warntime)
+	d.mem.SetDeadping(f.HA.Deadping)
 	d.mu.Unlock()
 	if !slices.EqualFunc(old.Groups, f.Groups, sameGroup) {
 		d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Reload(now, f.Groups) })
@@ -559,6 +661,40 @@ func (d *Daemon) closeMedia() {
 	for _, m := range d.media {
 		m.Close()
 	}
+	if d.ping != nil {
+		d.ping.Close()
+	}
+}
+
+// pingSpec is the ping medium for ha.cf's ping, ping6 and ping_group nodes.
+func pingSpec(nodes []config.PingNode) media.PingSpec {
+	var s media.PingSpec
+	for _, n := range nodes {
+		s.Targets = append(s.Targets, media.PingTarget{Name: n.Name, Addrs: n.Addrs})
+	}
+	return s
+}
+
+// pingNodes are the ping nodes for membership, with the kind their probe
+// names in its info field.
+func pingNodes(nodes []config.PingNode) []membership.PingNode {
+	var out []membership.PingNode
+	for _, n := range nodes {
+		kind := membership.PingKind
+		if n.Group {
+			kind = membership.PingGroupKind
+		} else if a, err := netip.ParseAddr(n.Addrs[0]); err == nil && a.Is6() && !a.Is4In6() {
+			kind = membership.Ping6Kind
+		}
+		out = append(out, membership.PingNode{Name: n.Name, Kind: kind})
+	}
+	return out
+}
+
+func samePing(a, b []config.PingNode) bool {
+	return slices.EqualFunc(a, b, func(x, y config.PingNode) bool {
+		return x.Name == y.Name && x.Group == y.Group && slices.Equal(x.Addrs, y.Addrs)
+	})
 }
 
 func mediaSpec(m config.Medium, udpport int) media.Spec {

@@ -20,6 +20,9 @@ func (s apiState) Nodes() []api.NodeInfo {
 	out := make([]api.NodeInfo, 0, len(nodes))
 	for _, n := range nodes {
 		ni := api.NodeInfo{Name: n.Name, Type: api.NodeNormal, Status: string(n.Status), Weight: 100}
+		if n.Ping {
+			ni.Type = api.NodePing
+		}
 		for _, l := range n.Links {
 			st := api.LinkDead
 			if l.Up {
@@ -80,5 +83,9 @@ func (s apiState) Counters() map[string]uint64 {
 		"rexmit_sent":            m.RexmitSent,
 		"nak_sent":               m.NakSent,
 		"late_heartbeats":        m.LateHeartbeats,
+		"ping_sent":              c.pingSent.Load(),
+		"ping_received":          c.pingReceived.Load(),
+		"ping_send_errors":       c.pingSendErrors.Load(),
+		"ping_replies_accepted":  m.PingReplies,
 	}
 }

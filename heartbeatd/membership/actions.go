@@ -4,8 +4,8 @@ package membership
 
 import "github.com/hasuite/hasuite/heartbeatd/wire"
 
-// Action is something the daemon must do after an event: Transmit, Deliver,
-// NodeChange, LinkChange, CommUp or Log.
+// Action is something the daemon must do after an event: Transmit, Ping,
+// Deliver, NodeChange, LinkChange, CommUp or Log.
 type Action interface{ action() }
 
 // Transmit asks the daemon to encode Msg and send it on every medium.
@@ -18,10 +18,23 @@ type Deliver struct {
 	From string
 }
 
-// NodeChange reports a node's new status ("init", "up", "active", "dead").
+// NodeChange reports a node's new status ("init", "up", "active", "dead",
+// or "ping" for a ping node).
 type NodeChange struct {
 	Node     string
 	From, To Status
+	// Ping marks a ping node. Msg is the NS_st echo that brought it to
+	// "ping": classic hands that message itself to API clients.
+	Ping bool
+	Msg  *wire.Message
+}
+
+// Ping asks the daemon to send Msg, encoded and authenticated, as the
+// payload of an ICMP echo request to ping node Node (each address of a
+// ping_group). It comes with every status message.
+type Ping struct {
+	Node string
+	Msg  *wire.Message
 }
 
 // LinkChange reports a node's link (interface name) going up or dead.
@@ -54,6 +67,7 @@ type Log struct {
 }
 
 func (Transmit) action()   {}
+func (Ping) action()       {}
 func (Deliver) action()    {}
 func (NodeChange) action() {}
 func (LinkChange) action() {}

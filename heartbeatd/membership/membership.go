@@ -1,11 +1,12 @@
 // Package membership is heartbeat's node-membership layer as a state machine:
 // status messages every keepalive, node states init → up → active → dead,
 // peers timed out by their advertised deadtime, per-link liveness, and the
-// sequence, generation, ACK and retransmit rules of heartbeat 3.0.6.
+// sequence, generation, ACK and retransmit rules of heartbeat 3.0.6, and
+// ping nodes (ping, ping6, ping_group) probed with every status.
 //
 // It never touches sockets or clocks: the daemon feeds it events (Start,
-// Tick, Receive, Send, Stop) with the current time and carries out the
-// returned Actions. Tests step it the same way, without sleeping.
+// Tick, Receive, ReceivePing, Send, Stop) with the current time and carries
+// out the returned Actions. Tests step it the same way, without sleeping.
 package membership
 
 import (
@@ -57,6 +58,11 @@ type Config struct {
 
 	Keepalive, Deadtime, Warntime, Initdead, MaxRexmitDelay time.Duration
 
+	// Ping are the ping nodes (ping, ping6, ping_group lines); Deadping
+	// times them out (0 = Deadtime).
+	Ping     []PingNode
+	Deadping time.Duration
+
 	// Loadavg returns the first line of /proc/loadavg for the ld field.
 	Loadavg func() string
 	// Rand returns a pseudo-random int in [0, n); nil means math/rand.
@@ -80,6 +86,9 @@ type Membership struct {
 	order []string // peer names in config order
 	hist  history
 
+	pings      []*pingNode // in config order
+	pingByName map[string]*pingNode
+
 	Counters Counters
 }
 
@@ -87,7 +96,7 @@ type Membership struct {
 type Counters struct {
 	Accepted, Duplicate, Replay, UnknownNode, NotForUs, Malformed uint64
 	Lost, Irretrievable, RexmitRequested, RexmitSent, NakSent     uint64
-	LateHeartbeats                                                uint64
+	LateHeartbeats, PingReplies                                   uint64
 }
 
 // New returns a stopped state machine; call Start.
@@ -101,7 +110,18 @@ func New(cfg Config) *Membership {
 	if cfg.TTLNodes == 0 {
 		cfg.TTLNodes = len(cfg.Nodes)
 	}
-	m := &Membership{cfg: cfg, status: StatusInit, peers: map[string]*peer{}}
+	if cfg.Deadping == 0 {
+		cfg.Deadping = cfg.Deadtime
+	}
+	m := &Membership{cfg: cfg, status: StatusInit, peers: map[string]*peer{}, pingByName: map[string]*pingNode{}}
+	for _, pc := range cfg.Ping {
+		if pc.Name == cfg.Local || m.pingByName[pc.Name] != nil {
+			continue
+		}
+		pn := &pingNode{name: pc.Name, kind: pc.Kind, status: StatusInit}
+		m.pings = append(m.pings, pn)
+		m.pingByName[pc.Name] = pn
+	}
 	for _, n := range cfg.Nodes {
 		if n == cfg.Local || m.peers[n] != nil {
 			continue
@@ -158,6 +178,9 @@ func (m *Membership) NextDeadline() time.Time {
 			earlier(due)
 		}
 	}
+	for _, pn := range m.pings {
+		earlier(pn.deadline(m))
+	}
 	return next
 }
 
@@ -183,6 +206,7 @@ func (m *Membership) Tick(now time.Time) []Action {
 		}
 		m.requestRexmits(p, now, &out)
 	}
+	m.tickPings(now, &out)
 	m.checkCommUp(now, &out)
 	return out
 }
@@ -212,6 +236,13 @@ func (m *Membership) Receive(now time.Time, msg *wire.Message, linkName string) 
 		return nil // our own broadcast or multicast looped back
 	}
 	p := m.peers[src]
+	if p == nil && m.pingByName[src] != nil {
+		// A ping node's status comes only as the echo of our own probe
+		// (ReceivePing), never over a heartbeat medium.
+		m.Counters.NotForUs++
+		out.log(Debug, "ping node message on a heartbeat medium dropped", map[string]any{"node": src, "iface": linkName})
+		return out
+	}
 	if p == nil {
 		m.Counters.UnknownNode++
 		out.log(Debug, "message from unknown node dropped", map[string]any{"node": src})
@@ -348,6 +379,13 @@ func (m *Membership) checkCommUp(now time.Time, out *actions) {
 			return
 		}
 	}
+	// Classic counts ping nodes too: comm up waits for every ping node's
+	// first reply, or for its death after initdead.
+	for _, pn := range m.pings {
+		if pn.status == StatusInit {
+			return
+		}
+	}
 	m.commUp = true
 	out.log(Info, "Comm_now_up(): updating status to active", nil)
 	out.add(CommUp{})
@@ -387,6 +425,7 @@ func (m *Membership) sendStatus(now time.Time, out *actions) {
 	msg := wire.New("status").Add("st", string(m.status)).
 		Add("dt", strconv.FormatInt(dt.Milliseconds(), 16)).Add("protocol", "1")
 	m.transmit(now, msg, out)
+	m.probes(msg.Get("ts"), out)
 	m.nextStatus = now.Add(m.cfg.Keepalive)
 }
 
@@ -434,6 +473,7 @@ type NodeInfo struct {
 	Name   string
 	Status Status
 	Links  []LinkInfo
+	Ping   bool // a ping node: one link, named like the node
 }
 
 // LinkInfo is one link of a node as cl_status shows it.
@@ -442,7 +482,8 @@ type LinkInfo struct {
 	Up   bool
 }
 
-// Nodes returns every configured node, ours first, then peers in config order.
+// Nodes returns every configured node, ours first, then peers in config
+// order, then ping nodes in config order.
 func (m *Membership) Nodes() []NodeInfo {
 	var out []NodeInfo
 	local := NodeInfo{Name: m.cfg.Local, Status: m.status}
@@ -457,6 +498,10 @@ func (m *Membership) Nodes() []NodeInfo {
 			ni.Links = append(ni.Links, LinkInfo{Name: l, Up: p.links[l].up})
 		}
 		out = append(out, ni)
+	}
+	for _, pn := range m.pings {
+		out = append(out, NodeInfo{Name: pn.name, Status: pn.status, Ping: true,
+			Links: []LinkInfo{{Name: pn.name, Up: pn.linkUp}}})
 	}
 	return out
 }

@@ -37,6 +37,7 @@ type sim struct {
 	sent    map[string][]*wire.Message                    // everything each node transmitted
 	changes []change
 	logs    map[string][]string
+	echo    func(from string, p Ping) // answers ping probes; nil = none
 }
 
 func newSim(t *testing.T, names ...string) *sim {
@@ -121,6 +122,10 @@ func (s *sim) handle(from string, acts []Action) {
 			s.changes = append(s.changes, change{at: s.now.Sub(t0), on: from, node: a.Node, link: a.Link, linkChanged: true, up: a.Up})
 		case Log:
 			s.logs[from] = append(s.logs[from], a.Msg)
+		case Ping:
+			if s.echo != nil {
+				s.echo(from, a)
+			}
 		}
 	}
 }

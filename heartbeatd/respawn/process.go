@@ -65,13 +65,17 @@ func LookupUser(name string) (Identity, error) {
 
 // Check verifies what classic heartbeat checks when it reads a respawn or
 // failfast line: the user exists and the command's path is executable. The
-// errors are *config.Error values naming file and line, joined.
+// errors are *config.Error values naming file and line, joined. A classic
+// ipfail path is checked after mapping it to hasuite's ipfail (see New).
 func Check(file string, children []config.Respawn) error {
 	var errs []error
 	for _, r := range children {
 		directive := "respawn"
 		if r.Failfast {
 			directive = "failfast"
+		}
+		if m, ok := mapBuiltin(r); ok {
+			r = m
 		}
 		if _, err := LookupUser(r.User); err != nil {
 			errs = append(errs, &config.Error{File: file, Line: r.Line, Msg: directive + ": " + err.Error()})

@@ -26,6 +26,10 @@
 //     after SIGTERM gets SIGKILL (classic waited without limit).
 //   - the delay before a restart is spent in the supervisor, not in the
 //     forked child, so no half-started child exists during the pause.
+//   - a command whose program is classic ipfail (ClassicIpfail) runs
+//     hasuite's ipfail instead when an executable "ipfail" lies next to the
+//     daemon's own executable (logged once, at info); Check applies the
+//     same mapping before checking the path.
 package respawn
 
 import (
@@ -183,6 +187,11 @@ func newSupervisor(children []config.Respawn, opts Options, now func() time.Time
 	s := &Supervisor{opts: opts, log: log, env: env, now: now, after: after, spawn: spawn, stop: make(chan struct{})}
 	for _, r := range children {
 		r.Args = slices.Clone(r.Args)
+		if m, ok := mapBuiltin(r); ok {
+			log.WithFields(logrus.Fields{"line": r.Line, "classic": r.Path, "path": m.Path}).
+				Infof("respawn %s: running hasuite's ipfail %s", r.Path, m.Path)
+			r = m
+		}
 		s.children = append(s.children, &child{cfg: r, state: StateIdle})
 	}
 	return s
