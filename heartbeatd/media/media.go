@@ -1,5 +1,6 @@
-// Package media implements heartbeat's UDP communication media: bcast,
-// mcast, ucast and their IPv6 forms mcast6 and ucast6.
+// Package media implements heartbeat's communication media: the UDP ones,
+// bcast, mcast, ucast and their IPv6 forms mcast6 and ucast6, and the ICMP
+// echo medium of ping nodes (ping.go).
 //
 // Each medium has two sockets, as in heartbeat 3.0.6: a send socket bound to
 // an ephemeral port, and a receive socket bound to the heartbeat port with

@@ -23,6 +23,9 @@ var (
 	buildOnce sync.Once
 	binDir    string
 	buildErr  error
+	// ipfailErr is why ./ipfail did not build (it only fails the tests
+	// that use it).
+	ipfailErr error
 )
 
 // Tools are the optional client tools Build also compiles when their
@@ -30,7 +33,9 @@ var (
 var Tools = []string{"hb_standby", "hb_takeover"}
 
 // Build compiles heartbeatd, cl_status and the Tools once per test binary and returns
-// the directory holding them.
+// the directory holding them. It also compiles ./ipfail, when it exists,
+// into the same directory: heartbeatd maps the classic respawn path
+// /usr/lib/heartbeat/ipfail to the ipfail next to its own binary.
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -44,6 +49,11 @@ func Build(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
+		// Children respawned as another user (hacluster's ipfail) must
+		// be able to run the binaries.
+		if buildErr = os.Chmod(binDir, 0o755); buildErr != nil {
+			return
+		}
 		pkgs := []string{"./heartbeatd", "./heartbeatd/cmd/cl_status"}
 		for _, tool := range Tools {
 			if _, err := os.Stat(filepath.Join(root, "heartbeatd", "cmd", tool)); err == nil {
@@ -54,6 +64,15 @@ func Build(t testing.TB) string {
 		cmd.Dir = root
 		if b, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
+			return
+		}
+		if _, err := os.Stat(filepath.Join(root, "ipfail")); err != nil {
+			return
+		}
+		cmd = exec.Command("go", "build", "-o", binDir+"/", "./ipfail")
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			ipfailErr = fmt.Errorf("go build ./ipfail: %v\n%s", err, b)
 		}
 	})
 	if buildErr != nil {
@@ -71,6 +90,11 @@ type Options struct {
 	// Files are written under the configuration directory before the
 	// start, by relative path (e.g. "resource.d/app"), executable.
 	Files map[string]string
+	// OpenDir makes the node's directory and its parent (t.TempDir()
+	// makes them 0700) traversable by every user, so that a client the
+	// daemon runs as another user (respawn hacluster ...) can reach the
+	// API socket under it; the socket's own mode still applies.
+	OpenDir bool
 }
 
 // Node is a running heartbeatd.
@@ -90,6 +114,11 @@ func Start(t testing.TB, h *netns.Host, o Options) *Node {
 	bin := Build(t)
 	dir := t.TempDir()
 	n := &Node{Name: o.Node, Dir: dir, Host: h, bin: bin, done: make(chan struct{})}
+	if o.OpenDir {
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			must(t, os.Chmod(d, 0o755))
+		}
+	}
 	etc := filepath.Join(dir, "etc")
 	must(t, os.MkdirAll(etc, 0o755))
 	hacf := strings.ReplaceAll(o.HACF, LogPlaceholder, n.LogFile())
@@ -103,7 +132,9 @@ func Start(t testing.TB, h *netns.Host, o Options) *Node {
 		must(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		must(t, os.WriteFile(path, []byte(content), 0o755))
 	}
-	n.env = o.Env
+	// Clients the daemon starts (respawn's ipfail, scripts running
+	// hb_standby) find its API socket here, not at /run/heartbeat/register.
+	n.env = append([]string{"HA_API_SOCKET=" + n.Socket()}, o.Env...)
 	n.start(t, o.ExtraArgs)
 	t.Cleanup(func() {
 		n.Stop(t)
@@ -341,10 +372,26 @@ func (n *Node) WaitRsc(t testing.TB, want string, within time.Duration) time.Dur
 	}
 }
 
-// HasTool reports whether Build compiled the named client tool.
+// HasTool reports whether Build compiled the named client tool (or
+// ipfail). It fails the test if ./ipfail exists but does not build.
 func HasTool(t testing.TB, name string) bool {
-	_, err := os.Stat(filepath.Join(Build(t), name))
+	t.Helper()
+	dir := Build(t)
+	if name == "ipfail" && ipfailErr != nil {
+		t.Fatal(ipfailErr)
+	}
+	_, err := os.Stat(filepath.Join(dir, name))
 	return err == nil
+}
+
+// Ipfail returns the path of hasuite's ipfail built by Build; it skips
+// the test if ./ipfail does not exist and fails it if it does not build.
+func Ipfail(t testing.TB) string {
+	t.Helper()
+	if !HasTool(t, "ipfail") {
+		t.Skip("hasuite has no ipfail yet (./ipfail)")
+	}
+	return filepath.Join(Build(t), "ipfail")
 }
 
 // RunTool runs one of the Tools (or cl_status) against this node, with
