@@ -106,6 +106,7 @@ func main() {
 	})
 	exitOn(err)
 	defer closeLog()
+	daemon.ShareLogFiles(ha.LogFile, ha.DebugFile)
 	exitOn(daemon.WritePidFile(*pidFile))
 	defer os.Remove(*pidFile)
 

@@ -37,7 +37,7 @@ func main() {
 	if *terminal && debug == 0 {
 		debug = 1
 	}
-	log, flush, err := logging.Setup(logging.Options{
+	opts := logging.Options{
 		Ident:     "ipfail",
 		Node:      os.Getenv("HA_CURHOST"),
 		Facility:  os.Getenv("HA_LOGFACILITY"),
@@ -45,10 +45,21 @@ func main() {
 		DebugFile: os.Getenv("HA_DEBUGLOG"),
 		Debug:     debug,
 		Terminal:  *terminal,
-	})
+	}
+	log, flush, err := logging.Setup(opts)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ipfail: %v\n", err)
-		os.Exit(1)
+		// A log file we may not write (it belongs to root) must not stop
+		// ipfail: log to syslog and stderr instead.
+		fileErr := err
+		opts.File, opts.DebugFile, opts.Terminal = "", "", true
+		if opts.Facility == "" {
+			opts.Facility = "daemon"
+		}
+		if log, flush, err = logging.Setup(opts); err != nil {
+			fmt.Fprintf(os.Stderr, "ipfail: %v\n", err)
+			os.Exit(1)
+		}
+		log.WithError(fileErr).Warn("cannot open the log files; logging to syslog and stderr")
 	}
 	socket := os.Getenv("HA_API_SOCKET")
 	if socket == "" {

@@ -6,7 +6,9 @@
 // The socket lives at DefaultSocket (/run/heartbeat/register) unless the
 // daemon is told otherwise. NewServer removes a stale socket left by a dead
 // daemon, refuses to start when another daemon still answers on it, and
-// creates the new one with mode 0660.
+// creates the new one with mode 0666 (classic: 0777): signon checks the
+// peer's credentials against apiauth, and the directory's permissions keep
+// other users out.
 //
 // # Framing
 //

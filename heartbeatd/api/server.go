@@ -31,8 +31,11 @@ const (
 	DefaultFrameTimeout = 10 * time.Second
 	// DefaultMaxConns bounds concurrent client connections.
 	DefaultMaxConns = 128
-	// SocketMode is the permission of the API socket.
-	SocketMode = 0o660
+	// SocketMode is the permission of the API socket. As in classic (0777),
+	// anyone who can reach it may connect: signon checks the peer's
+	// credentials against apiauth, and the directory's permissions
+	// (/run/heartbeat, 0750 hacluster:haclient) keep other users out.
+	SocketMode = 0o666
 )
 
 // Counter names reported by Server.Counters and hasuite-counters.
@@ -85,7 +88,7 @@ type signonInfo struct {
 	facility            int
 }
 
-// NewServer creates the socket at path (mode 0660, parent directory created
+// NewServer creates the socket at path (mode 0666, parent directory created
 // if missing). A stale socket is removed; if a process still accepts
 // connections on it, or path is not a socket, NewServer fails.
 func NewServer(path string, st State, log logrus.FieldLogger) (*Server, error) {

@@ -193,10 +193,11 @@ func New(opts Options, node string, files *Files, log logrus.FieldLogger) *Daemo
 func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	files := d.files.Load()
 	ha := files.HA
-	for _, dir := range []string{d.opts.StateDir, d.opts.RunDir} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating %s: %w", dir, err)
-		}
+	if err := os.MkdirAll(d.opts.StateDir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", d.opts.StateDir, err)
+	}
+	if err := makeRunDir(d.opts.RunDir); err != nil {
+		return fmt.Errorf("creating %s: %w", d.opts.RunDir, err)
 	}
 	uuid, err := loadUUID(d.opts.StateDir)
 	if err != nil {
