@@ -44,6 +44,10 @@ const (
 	// ipfBackBound bounds the failback after the uplink returns: the
 	// first echo reply, the exchange, 2×keepalive, the hand-over.
 	ipfBackBound = 2*ipfKeepalive + 4*time.Second
+	// classicSlack is added when 3.0.6 does the taking: its shell agents
+	// run one after another and slow down a lot on a loaded 2-core machine
+	// (a plain takeover was seen to take 10.8 s in CI-like runs).
+	classicSlack = 8 * time.Second
 )
 
 // ipfailHACF is the ha.cf of an ipfail pair node; ipfail is the respawn
@@ -266,11 +270,15 @@ func (p *ipfPair) uplinkLoss(loser, winner *ipfSide) {
 	hold := map[*ipfSide][]string{loser: none, winner: both}
 	t0 := time.Now()
 	ipfCutPing(t, loser.host)
-	took := p.holds(hold[p.a], hold[p.b], ipfMoveBound+2*time.Second)
+	bound := ipfMoveBound
+	if winner.ours == nil {
+		bound += classicSlack
+	}
+	took := p.holds(hold[p.a], hold[p.b], bound+2*time.Second)
 	t.Logf("%s (%s) lost the ping node: %s (%s) held both VIPs %v later",
 		loser.name, loser.impl(), winner.name, winner.impl(), took.Round(10*time.Millisecond))
-	if took > ipfMoveBound {
-		t.Errorf("the move took %v, want ≤ deadping + 2×keepalive + 4 s = %v", took, ipfMoveBound)
+	if took > bound {
+		t.Errorf("the move took %v, want ≤ %v", took, bound)
 	}
 	// The exchange (spec §6.1): the loser counts 0, the winner answers
 	// you_are_dead, the loser goes standby.
@@ -297,11 +305,15 @@ func (p *ipfPair) uplinkLoss(loser, winner *ipfSide) {
 	// foreign group back (auto_failback on).
 	t1 := time.Now()
 	ipfRestorePing(t, loser.host)
-	took = p.holds(onlyA, onlyB, ipfBackBound+2*time.Second)
+	back := ipfBackBound
+	if loser.ours == nil || winner.ours == nil {
+		back += classicSlack // 3.0.6 releases or takes with its shell agents
+	}
+	took = p.holds(onlyA, onlyB, back+2*time.Second)
 	t.Logf("%s (%s) reached the ping node again: its group was back %v later",
 		loser.name, loser.impl(), took.Round(10*time.Millisecond))
-	if took > ipfBackBound {
-		t.Errorf("the failback took %v, want ≤ %v", took, ipfBackBound)
+	if took > back {
+		t.Errorf("the failback took %v, want ≤ %v", took, back)
 	}
 	p.sniff.waitFind(t, t1, winner.name, time.Second, "ask_resources rsc_hold=foreign info=me",
 		isFrom("ask_resources", "rsc_hold", "foreign", "info", "me"))

@@ -182,8 +182,10 @@ func TestMixedResourcesFailover(t *testing.T) {
 			dropVIPs(t, p.a)
 			took = waitHolds(t, p.b, both, moveWithin)
 			t.Logf("3.0.6 held both VIPs %v after heartbeatd was killed", took.Round(10*time.Millisecond))
-			if max := mixedDeadtime + 4*time.Second; took > max {
-				t.Errorf("classic takeover took %v, want ≤ deadtime + 4 s = %v", took, max)
+			// 3.0.6 runs its shell agents one after another; on a loaded
+			// 2-core machine its takeover was seen to take 10.8 s.
+			if max := mixedDeadtime + 12*time.Second; took > max {
+				t.Errorf("classic takeover took %v, want ≤ deadtime + 12 s = %v", took, max)
 			}
 			p.classic.WaitClStatus(t, classicRsc("all"), moveWithin, "rscstatus")
 			wantLog(t, "3.0.6", p.classic.Log(), "node nodea: is dead", "Resources being acquired from nodea.")
