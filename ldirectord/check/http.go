@@ -1,0 +1,145 @@
+// http.go: negotiate http, https and http_proxy: one GET or HEAD, 2xx and body matching receive.
+
+package check
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// maxBody is how much of a response body receive is matched against.
+const maxBody = 4 << 20
+
+// maxRedirects is LWP's limit for GET and HEAD, which classic used.
+const maxRedirects = 7
+
+// HTTP is the negotiate check of http, https and http_proxy (Service). It
+// requests scheme://RIP:port/request (or request itself when it is a full
+// URL; through the proxy RIP:port for http_proxy) with Host virtualhost, else
+// the RIP, follows up to 7 redirects, and passes on a final 2xx whose body
+// matches receive (headers are not searched).
+type HTTP struct {
+	Service string
+}
+
+// Check makes the request.
+func (h HTTP) Check(ctx context.Context, t Target) Result {
+	return run(ctx, func() error { return h.check(ctx, t) })
+}
+
+func (h HTTP) check(ctx context.Context, t Target) error {
+	re, err := receiveRE(t.Receive)
+	if err != nil {
+		return err
+	}
+	method := t.HTTPMethod
+	if method == "" {
+		method = http.MethodGet
+	}
+	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil} // no proxy from the environment, as LWP
+	client := &http.Client{
+		Transport: tr,
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects {
+				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			}
+			return nil
+		},
+	}
+	defer tr.CloseIdleConnections()
+	rawURL := strings.TrimPrefix(t.Request, "/")
+	host := hostName(t.Real.Addr())
+	switch h.Service {
+	case "http_proxy":
+		tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: hostport(t), Path: "/"})
+		if !strings.Contains(rawURL, "://") {
+			return fmt.Errorf("http_proxy request %q is not a full URL", t.Request)
+		}
+	case "https":
+		cfg, err := tlsConfig(t)
+		if err != nil {
+			return err
+		}
+		tr.TLSClientConfig = cfg
+		fallthrough
+	default:
+		if !strings.Contains(rawURL, h.Service+"://") {
+			rawURL = h.Service + "://" + hostport(t) + "/" + rawURL
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
+	if err != nil {
+		return fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("User-Agent", "hasuite-ldirectord")
+	if h.Service != "http_proxy" {
+		req.Host = host
+		if t.VirtualHost != "" {
+			req.Host = t.VirtualHost
+		}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("%s %s: %w", method, rawURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s %s: status %s", method, rawURL, resp.Status)
+	}
+	if re == nil {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("%s %s: reading body: %w", method, rawURL, err)
+	}
+	if !re.Match(body) {
+		return fmt.Errorf("%s %s: body does not match %q: %q", method, rawURL, t.Receive, truncate(string(body), 200))
+	}
+	return nil
+}
+
+// tlsConfig is the https client's TLS setup from t.TLS (see TLSOptions).
+func tlsConfig(t Target) (*tls.Config, error) {
+	name := t.TLS.ServerName
+	if name == "" {
+		name = t.VirtualHost
+	}
+	if h, _, err := net.SplitHostPort(name); err == nil {
+		name = h
+	}
+	cfg := &tls.Config{InsecureSkipVerify: !t.TLS.Verify}
+	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err != nil && name != "" {
+		cfg.ServerName = name // SNI, and the name verified
+	} else if name != "" {
+		cfg.ServerName = strings.Trim(name, "[]") // verified as an IP SAN; Go sends no SNI for it
+	} else {
+		cfg.ServerName = t.Real.Addr().Unmap().String()
+	}
+	if t.TLS.CAFile != "" {
+		pem, err := os.ReadFile(t.TLS.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s: no PEM certificates", t.TLS.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
