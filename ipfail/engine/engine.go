@@ -274,7 +274,7 @@ func (e *Engine) resources(now time.Time, m *wire.Message) {
 // numPing is classic msg_ping_nodes.
 func (e *Engine) numPing(now time.Time, snap Snapshot, m *wire.Message) {
 	e.log.Debug("Got asked for num_ping.")
-	theirs := atoi(m.Get(FieldNumPing))
+	theirs := api.Atoi(m.Get(FieldNumPing))
 	mine := snap.PingNodes
 	switch {
 	case mine > theirs:
@@ -327,22 +327,4 @@ func (e *Engine) abortGiveup() {
 	}
 	e.log.Infof("Aborted delayed giveup (%d)", e.tag)
 	e.giveupAt, e.giveupRsc = time.Time{}, ""
-}
-
-// atoi is C atoi: leading blanks, sign, digits; 0 when there are none.
-func atoi(s string) int {
-	s = strings.TrimLeft(s, " \t\n")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	n := 0
-	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<30; i++ {
-		n = n*10 + int(s[i]-'0')
-	}
-	if neg {
-		return -n
-	}
-	return n
 }

@@ -661,7 +661,7 @@ func (t *tool) clientstatus(args []string) int {
 	}
 	wait := 500 * time.Millisecond
 	if len(operands) > 2 {
-		wait = time.Duration(atoi(operands[2])) * time.Millisecond
+		wait = time.Duration(api.Atoi(operands[2])) * time.Millisecond
 	}
 	cs, err := t.client.ClientStatus(t.ctx, operands[0], operands[1], wait)
 	if err != nil {
@@ -684,23 +684,6 @@ func (t *tool) clientstatus(args []string) int {
 		return 3
 	}
 	return exitUnknown
-}
-
-// atoi is C atoi: leading blanks and sign, then digits; 0 when none.
-func atoi(s string) int {
-	s = strings.TrimLeft(s, " \t\n")
-	neg := strings.HasPrefix(s, "-")
-	if neg || strings.HasPrefix(s, "+") {
-		s = s[1:]
-	}
-	n := 0
-	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<30; i++ {
-		n = n*10 + int(s[i]-'0')
-	}
-	if neg {
-		return -n
-	}
-	return n
 }
 
 func (t *tool) rscstatus(args []string) int {
