@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/hasuite/hasuite/internal/conferr"
 )
 
 // MaxAuthNum is the highest authkeys entry number (MAXAUTH-1).
@@ -69,7 +71,7 @@ func LoadAuthKeys(path string) (*AuthKeys, error) {
 // (classic ignores it, so a key with a space silently loses its tail).
 func ParseAuthKeys(file string, r io.Reader) (*AuthKeys, error) {
 	a := &AuthKeys{File: file, Active: -1, Entries: map[int]AuthEntry{}}
-	errs := errList{file: file}
+	errs := conferr.List{File: file}
 	authLine := 0
 	bad := map[int]bool{} // entries with errors: no second "no entry" error
 	br := bufio.NewReader(r)
@@ -90,13 +92,13 @@ func ParseAuthKeys(file string, r io.Reader) (*AuthKeys, error) {
 		if f[0] == "auth" {
 			switch {
 			case authLine > 0:
-				errs.add(line, "duplicate auth line (first at line %d)", authLine)
+				errs.Add(line, "duplicate auth line (first at line %d)", authLine)
 			case len(f) != 2:
-				errs.add(line, "invalid auth line: want \"auth N\"")
+				errs.Add(line, "invalid auth line: want \"auth N\"")
 			default:
 				n, err := parseAuthNum(f[1])
 				if err != nil {
-					errs.add(line, "invalid auth line: %v", err)
+					errs.Add(line, "invalid auth line: %v", err)
 					break
 				}
 				a.Active, authLine = n, line
@@ -105,12 +107,12 @@ func ParseAuthKeys(file string, r io.Reader) (*AuthKeys, error) {
 		}
 		e, err := parseAuthEntry(f)
 		if err != nil {
-			errs.add(line, "%v", err)
+			errs.Add(line, "%v", err)
 			bad[e.Num] = true
 			continue
 		}
 		if old, dup := a.Entries[e.Num]; dup {
-			errs.add(line, "duplicate entry %d (first at line %d)", e.Num, old.Line)
+			errs.Add(line, "duplicate entry %d (first at line %d)", e.Num, old.Line)
 			continue
 		}
 		e.Line = line
@@ -118,11 +120,11 @@ func ParseAuthKeys(file string, r io.Reader) (*AuthKeys, error) {
 	}
 	switch _, ok := a.Entries[a.Active]; {
 	case authLine == 0:
-		errs.add(0, "missing auth directive (want \"auth N\" naming the entry used to sign)")
+		errs.Add(0, "missing auth directive (want \"auth N\" naming the entry used to sign)")
 	case !ok && !bad[a.Active]:
-		errs.add(authLine, "auth %d: no entry %d in the file", a.Active, a.Active)
+		errs.Add(authLine, "auth %d: no entry %d in the file", a.Active, a.Active)
 	}
-	if err := errs.err(); err != nil {
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return a, nil

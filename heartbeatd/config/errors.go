@@ -1,48 +1,15 @@
-// Error type shared by the ha.cf, authkeys and haresources parsers.
+// Errors and text helpers shared by the ha.cf, authkeys and haresources parsers.
 package config
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hasuite/hasuite/internal/conferr"
 )
 
-// Error is a configuration problem in File, at Line when Line > 0.
-type Error struct {
-	File string
-	Line int
-	Msg  string
-}
-
-// Error formats the problem as "File:Line: Msg", or "File: Msg" when the
-// problem belongs to the file as a whole.
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return e.File + ": " + e.Msg
-}
-
-// errList collects the errors of one parse or validation.
-type errList struct {
-	file string
-	errs []error
-}
-
-func (l *errList) add(line int, format string, args ...any) {
-	l.errs = append(l.errs, &Error{File: l.file, Line: line, Msg: fmt.Sprintf(format, args...)})
-}
-
-// err returns nil, the only error, or all of them joined.
-func (l *errList) err() error {
-	switch len(l.errs) {
-	case 0:
-		return nil
-	case 1:
-		return l.errs[0]
-	}
-	return errors.Join(l.errs...)
-}
+// Error is a configuration problem in a file, at a line.
+type Error = conferr.Error
 
 // Classic heartbeat's separators (heartbeat.h).
 const (

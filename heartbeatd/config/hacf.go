@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hasuite/hasuite/internal/conferr"
 	"github.com/hasuite/hasuite/internal/hbtime"
 )
 
@@ -307,7 +308,7 @@ var classicDefaults = map[string]string{
 // hacfParser holds the state of one ParseHACF call.
 type hacfParser struct {
 	c         *HACF
-	errs      errList
+	errs      conferr.List
 	line      int
 	directive string
 	port      int  // udpport in force for the next bcast/ucast medium
@@ -360,7 +361,7 @@ func ParseHACF(file string, r io.Reader) (*HACF, error) {
 	}
 	p := &hacfParser{
 		c:        c,
-		errs:     errList{file: file},
+		errs:     conferr.List{File: file},
 		port:     defaultUDPPort(),
 		nodeSeen: map[string]int{},
 		apiSeen:  map[string]int{},
@@ -380,7 +381,7 @@ func ParseHACF(file string, r io.Reader) (*HACF, error) {
 		}
 	}
 	p.finish()
-	if err := p.errs.err(); err != nil {
+	if err := p.errs.Err(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -404,7 +405,7 @@ func (p *hacfParser) parseLine(text string) {
 	}
 	d, ok := directives[name]
 	if !ok {
-		p.errs.add(p.line, "unknown directive %q", name)
+		p.errs.Add(p.line, "unknown directive %q", name)
 		return
 	}
 	p.directive = name
@@ -413,17 +414,17 @@ func (p *hacfParser) parseLine(text string) {
 	if d.whole {
 		rest = strings.TrimRight(rest, whitespace)
 		if rest == "" {
-			p.errs.add(p.line, "%s: missing value", name)
+			p.errs.Add(p.line, "%s: missing value", name)
 			return
 		}
 		if err := d.set(p, rest); err != nil {
-			p.errs.add(p.line, "%s: %v", name, err)
+			p.errs.Add(p.line, "%s: %v", name, err)
 		}
 		return
 	}
 	values := splitAny(rest, delims)
 	if len(values) == 0 {
-		p.errs.add(p.line, "%s: missing value", name)
+		p.errs.Add(p.line, "%s: missing value", name)
 		return
 	}
 	if len(values) > 1 && !d.multi {
@@ -431,7 +432,7 @@ func (p *hacfParser) parseLine(text string) {
 	}
 	for _, v := range values {
 		if err := d.set(p, v); err != nil {
-			p.errs.add(p.line, "%s: %v", name, err)
+			p.errs.Add(p.line, "%s: %v", name, err)
 			continue
 		}
 		if d.record {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/hasuite/hasuite/internal/conferr"
 )
 
 // Resource is one resource of a group as ResourceManager reads it.
@@ -50,7 +52,7 @@ func ParseHaresources(file string, r io.Reader, nodes []string) ([]Group, error)
 	for _, n := range nodes {
 		known[asciiLower(n)] = true
 	}
-	errs := errList{file: file}
+	errs := conferr.List{File: file}
 	var groups []Group
 	keys := map[string]int{}
 	br := bufio.NewReader(r)
@@ -80,7 +82,7 @@ func ParseHaresources(file string, r io.Reader, nodes []string) ([]Group, error)
 		if logical.Len() > 0 {
 			if g, ok := parseGroup(&errs, start, logical.String(), known); ok {
 				if first, dup := keys[g.Key]; dup {
-					errs.add(start, "duplicate group key %q (first used at line %d); the first resource of each line must be unique", g.Key, first)
+					errs.Add(start, "duplicate group key %q (first used at line %d); the first resource of each line must be unique", g.Key, first)
 				} else {
 					keys[g.Key] = start
 					groups = append(groups, g)
@@ -92,31 +94,31 @@ func ParseHaresources(file string, r io.Reader, nodes []string) ([]Group, error)
 			break
 		}
 	}
-	if err := errs.err(); err != nil {
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return groups, nil
 }
 
 // parseGroup reads one logical line; ok is false for blank lines and errors.
-func parseGroup(errs *errList, line int, text string, known map[string]bool) (Group, bool) {
+func parseGroup(errs *conferr.List, line int, text string, known map[string]bool) (Group, bool) {
 	words := splitAny(text, " \t")
 	if len(words) == 0 {
 		return Group{}, false
 	}
 	g := Group{Node: asciiLower(words[0]), Line: line}
 	if !known[g.Node] {
-		errs.add(line, "bad node name %q: not a node declared in ha.cf", g.Node)
+		errs.Add(line, "bad node name %q: not a node declared in ha.cf", g.Node)
 		return g, false
 	}
 	if len(words) == 1 {
-		errs.add(line, "node %s has no resources", g.Node)
+		errs.Add(line, "node %s has no resources", g.Node)
 		return g, false
 	}
 	for _, w := range words[1:] {
 		res, err := parseResource(w)
 		if err != nil {
-			errs.add(line, "%v", err)
+			errs.Add(line, "%v", err)
 			return g, false
 		}
 		g.Resources = append(g.Resources, res)

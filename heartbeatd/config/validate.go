@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hasuite/hasuite/internal/conferr"
 	"github.com/hasuite/hasuite/internal/hbtime"
 )
 
@@ -16,39 +17,39 @@ import (
 // Errors name the line of the directive concerned, else just the file.
 // Authkeys are checked separately (LoadAuthKeys).
 func (c *HACF) Validate(localNode string) error {
-	errs := errList{file: c.File}
+	errs := conferr.List{File: c.File}
 	if len(c.Media) == 0 {
-		errs.add(0, "no heartbeat media defined (need a bcast, mcast, mcast6, ucast or ucast6 line)")
+		errs.Add(0, "no heartbeat media defined (need a bcast, mcast, mcast6, ucast or ucast6 line)")
 	}
 	if len(c.Nodes) == 0 {
-		errs.add(0, "no nodes defined (need a node line)")
+		errs.Add(0, "no nodes defined (need a node line)")
 	}
 	if local := asciiLower(localNode); !slices.Contains(c.Nodes, local) {
-		errs.add(0, "current node [%s] not in configuration: declare it with \"node %s\" (node names must equal uname -n)", local, local)
+		errs.Add(0, "current node [%s] not in configuration: declare it with \"node %s\" (node names must equal uname -n)", local, local)
 	}
 	if c.Deadtime <= 2*c.Keepalive {
-		errs.add(c.lineOf("deadtime", "keepalive"), "deadtime (%s) must be greater than twice keepalive (%s)",
+		errs.Add(c.lineOf("deadtime", "keepalive"), "deadtime (%s) must be greater than twice keepalive (%s)",
 			hbtime.Format(c.Deadtime), hbtime.Format(c.Keepalive))
 	}
 	// Like classic, a defaulted deadping (= deadtime) is not checked twice.
 	if c.set("deadping") && c.Deadping <= 2*c.Keepalive {
-		errs.add(c.lineOf("deadping"), "deadping (%s) must be greater than twice keepalive (%s)",
+		errs.Add(c.lineOf("deadping"), "deadping (%s) must be greater than twice keepalive (%s)",
 			hbtime.Format(c.Deadping), hbtime.Format(c.Keepalive))
 	}
 	if c.Initdead < c.Deadtime {
-		errs.add(c.lineOf("initdead", "deadtime"), "initdead (%s) must not be smaller than deadtime (%s)",
+		errs.Add(c.lineOf("initdead", "deadtime"), "initdead (%s) must not be smaller than deadtime (%s)",
 			hbtime.Format(c.Initdead), hbtime.Format(c.Deadtime))
 	} else if c.Initdead < 10*time.Second {
 		c.warn(c.lineOf("initdead", "deadtime"), "initdead (%s) may be too small: it allows for slow network start-up and should be at least deadtime and 10s",
 			hbtime.Format(c.Initdead))
 	}
 	if c.AutoJoin != "" && c.AutoJoin != "none" {
-		errs.add(c.lineOf("autojoin"), "autojoin %s conflicts with haresources (R1) resource management; remove it or set it to none", c.AutoJoin)
+		errs.Add(c.lineOf("autojoin"), "autojoin %s conflicts with haresources (R1) resource management; remove it or set it to none", c.AutoJoin)
 	}
 	if c.set("use_logd") && !c.UseLogd && c.LogFile == "" && c.DebugFile == "" && !c.syslogEnabled() {
-		errs.add(c.lineOf("use_logd"), "use_logd is off but no logfacility, logfile or debugfile is set")
+		errs.Add(c.lineOf("use_logd"), "use_logd is off but no logfacility, logfile or debugfile is set")
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 // lineOf returns the line of the first of names that ha.cf set, else 0.

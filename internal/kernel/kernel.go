@@ -30,6 +30,15 @@
 //     address option = the link's MAC. Its source is ip when ip is
 //     configured (else the kernel's choice, a link-local address).
 //
+//   - IPVS (NewIPVS, FakeIPVS) programs virtual services and real servers
+//     over generic netlink through cloudflare/ipvs on one kept-open
+//     socket: services always carry a netmask, an empty dump is an empty
+//     list, ESRCH/EEXIST/ENOENT come back as ErrNoService, ErrExists,
+//     ErrNoDest or ErrNoScheduler (wrapping the errno), and real ports are
+//     sent as given (ipvsadm's gate/ipip port mapping is the caller's).
+//   - The IPVS connection-sync daemons (StartSyncDaemon, StopSyncDaemon,
+//     SyncDaemons) over generic netlink.
+//
 // Kernel errors stay matchable with errors.Is (unix.EPERM, unix.ENETDOWN…);
 // ErrNoLink and ErrNoRoute name the two lookups that can come up empty.
 package kernel

@@ -204,10 +204,11 @@ func Parse(name string, r io.Reader, opts Options) (*Config, error) {
 	}
 	p := newParser(name, opts.withDefaults())
 	p.parse(string(b))
-	if err := p.el.err(); err != nil {
+	p.el.SortByLine()
+	if err := p.el.Err(); err != nil {
 		return nil, err
 	}
-	p.c.Warnings = p.el.warnings()
+	p.c.Warnings = p.el.Warnings()
 	return p.c, nil
 }
 

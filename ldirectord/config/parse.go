@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hasuite/hasuite/internal/conferr"
 )
 
 // parser holds the state of one Parse.
 type parser struct {
 	opts   Options
-	el     errList
+	el     conferr.List
 	c      *Config
 	blocks []*vblock
 	ctx    context.Context
@@ -42,7 +44,7 @@ type rawItem struct {
 func newParser(name string, opts Options) *parser {
 	return &parser{
 		opts: opts,
-		el:   errList{file: name},
+		el:   conferr.List{File: name},
 		ctx:  context.Background(),
 		c: &Config{
 			File:             name,
@@ -82,10 +84,10 @@ func init() {
 		"failurecount":     {both, false, (*parser).countKey},
 		"risecount":        {both, false, (*parser).countKey},
 		"connecttimeout": {both, false, func(p *parser, _ *vblock, line int, _, _ string) {
-			p.el.add(line, "connecttimeout: directive deprecated in favour of negotiatetimeout")
+			p.el.Add(line, "connecttimeout: directive deprecated in favour of negotiatetimeout")
 		}},
 		"timeout": {global, false, func(p *parser, _ *vblock, line int, _, _ string) {
-			p.el.add(line, "timeout: directive deprecated in favour of checktimeout and negotiatetimeout")
+			p.el.Add(line, "timeout: directive deprecated in favour of checktimeout and negotiatetimeout")
 		}},
 		"autoreload":     {global, false, (*parser).yesNoKey},
 		"fork":           {global, false, (*parser).yesNoKey},
@@ -117,7 +119,7 @@ func init() {
 		}},
 		"emailalertfrom": {global, true, func(p *parser, _ *vblock, line int, key, val string) {
 			if val == "" {
-				p.el.add(line, "emailalertfrom: no email from address specified")
+				p.el.Add(line, "emailalertfrom: no email from address specified")
 				return
 			}
 			p.c.EmailAlertFrom = val
@@ -125,12 +127,12 @@ func init() {
 		"smtp": {both, false, (*parser).smtp},
 		"maintenancedir": {global, true, func(p *parser, _ *vblock, line int, key, val string) {
 			if val == "" {
-				p.el.add(line, "maintenancedir: maintenance directory not specified")
+				p.el.Add(line, "maintenancedir: maintenance directory not specified")
 				return
 			}
 			p.c.MaintenanceDir = val
 			if !p.opts.DirExists(val) {
-				p.el.warn(line, "maintenancedir: maintenance directory %q does not exist", val)
+				p.el.Warn(line, "maintenancedir: maintenance directory %q does not exist", val)
 			}
 		}},
 		"real":         {inVirtual, false, (*parser).realKey},
@@ -172,14 +174,14 @@ func (p *parser) parse(text string) {
 		indented := len(body) < len(line)
 		if indented {
 			if cur == nil {
-				p.el.add(n, "indented line outside a virtual block: %q", strings.TrimSpace(body))
+				p.el.Add(n, "indented line outside a virtual block: %q", strings.TrimSpace(body))
 				continue
 			}
 			key, val, hasEq, ok := p.split(n, stripComment(body, false))
 			if ok {
 				p.directive(cur, n, key, val)
 			} else if key == "supervised" && !hasEq {
-				p.el.add(n, "supervised: global directive inside the virtual block of line %d (global lines start in column 0)", cur.line)
+				p.el.Add(n, "supervised: global directive inside the virtual block of line %d (global lines start in column 0)", cur.line)
 			}
 			continue
 		}
@@ -189,7 +191,7 @@ func (p *parser) parse(text string) {
 		if !ok {
 			if key == "supervised" && !hasEq {
 				p.c.Supervised = true
-				p.el.warn(n, "supervised: please update your config not to use a bare supervised directive")
+				p.el.Warn(n, "supervised: please update your config not to use a bare supervised directive")
 			}
 			continue
 		}
@@ -202,7 +204,7 @@ func (p *parser) parse(text string) {
 			_, rv, _ := strings.Cut(strings.TrimRight(body, " \t\f\v\r"), "=")
 			raw = strings.TrimSpace(rv)
 			if raw != val {
-				p.el.warn(n, "%s: inline comment kept as part of the value, as classic ldirectord does; put comments on their own line", key)
+				p.el.Warn(n, "%s: inline comment kept as part of the value, as classic ldirectord does; put comments on their own line", key)
 			}
 		}
 		p.directive(nil, n, key, raw)
@@ -242,12 +244,12 @@ func (p *parser) split(n int, s string) (key, val string, hasEq, ok bool) {
 	key = strings.TrimSpace(k)
 	if !hasEq {
 		if key != "supervised" {
-			p.el.add(n, "unknown directive %q (expected key = value)", key)
+			p.el.Add(n, "unknown directive %q (expected key = value)", key)
 		}
 		return key, "", false, false
 	}
 	if !keyRE.MatchString(key) {
-		p.el.add(n, "unknown directive %q", key)
+		p.el.Add(n, "unknown directive %q", key)
 		return key, "", true, false
 	}
 	return key, strings.TrimSpace(v), true, true
@@ -258,16 +260,16 @@ func (p *parser) directive(b *vblock, n int, key, val string) {
 	d, ok := directives[key]
 	switch {
 	case key == "virtual" || key == "virtual6":
-		p.el.add(n, "%s: a virtual block cannot be indented", key)
+		p.el.Add(n, "%s: a virtual block cannot be indented", key)
 		return
 	case !ok:
-		p.el.add(n, "unknown directive %q", key)
+		p.el.Add(n, "unknown directive %q", key)
 		return
 	case b == nil && d.scope&global == 0:
-		p.el.add(n, "%s: only allowed inside a virtual block (indent it below virtual=)", key)
+		p.el.Add(n, "%s: only allowed inside a virtual block (indent it below virtual=)", key)
 		return
 	case b != nil && d.scope&inVirtual == 0:
-		p.el.add(n, "%s: global directive inside the virtual block of line %d (global lines start in column 0)", key, b.line)
+		p.el.Add(n, "%s: global directive inside the virtual block of line %d (global lines start in column 0)", key, b.line)
 		return
 	}
 	if b != nil {
@@ -284,22 +286,22 @@ func (p *parser) seconds(n int, key, val string, zeroOK bool) (time.Duration, bo
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || strings.ContainsAny(val, "xXpPeE_") {
 		i, ok := p.lenientInt(n, key, val)
 		if !ok {
-			p.el.add(n, "%s: invalid value %q: want seconds", key, val)
+			p.el.Add(n, "%s: invalid value %q: want seconds", key, val)
 			return 0, false
 		}
 		f = float64(i)
 	}
 	if f < 0 || (f == 0 && !zeroOK) {
-		p.el.add(n, "%s: invalid value %q: must be greater than 0", key, val)
+		p.el.Add(n, "%s: invalid value %q: must be greater than 0", key, val)
 		return 0, false
 	}
 	if f > 31*24*3600 {
-		p.el.add(n, "%s: invalid value %q: more than 31 days", key, val)
+		p.el.Add(n, "%s: invalid value %q: more than 31 days", key, val)
 		return 0, false
 	}
 	d := time.Duration(math.Round(f * float64(time.Second)))
 	if d == 0 && !zeroOK {
-		p.el.add(n, "%s: invalid value %q: less than a nanosecond", key, val)
+		p.el.Add(n, "%s: invalid value %q: less than a nanosecond", key, val)
 		return 0, false
 	}
 	return d, true
@@ -318,7 +320,7 @@ func (p *parser) lenientInt(n int, key, val string) (int, bool) {
 	if err != nil || i > math.MaxInt32 {
 		return 0, false
 	}
-	p.el.warn(n, "%s: %q read as %d, as classic ldirectord does; write %d", key, val, i, i)
+	p.el.Warn(n, "%s: %q read as %d, as classic ldirectord does; write %d", key, val, i, i)
 	return i, true
 }
 
@@ -328,12 +330,12 @@ func (p *parser) integer(n int, key, val string, min, max int) (int, bool) {
 	if err != nil {
 		var ok bool
 		if i, ok = p.lenientInt(n, key, val); !ok {
-			p.el.add(n, "%s: invalid value %q: want a whole number", key, val)
+			p.el.Add(n, "%s: invalid value %q: want a whole number", key, val)
 			return 0, false
 		}
 	}
 	if i < min || i > max {
-		p.el.add(n, "%s: invalid value %q: must be %d..%d", key, val, min, max)
+		p.el.Add(n, "%s: invalid value %q: must be %d..%d", key, val, min, max)
 		return 0, false
 	}
 	return i, true
@@ -368,7 +370,7 @@ func (p *parser) countKey(b *vblock, n int, key, val string) {
 		return
 	}
 	if key == "checkcount" {
-		p.el.warn(n, "checkcount: option is deprecated and slated for removal; please see 'failurecount'")
+		p.el.Warn(n, "checkcount: option is deprecated and slated for removal; please see 'failurecount'")
 	}
 	var t *int
 	switch {
@@ -395,7 +397,7 @@ func (p *parser) yesNoKey(b *vblock, n int, key, val string) {
 		v = true
 	case "no":
 	default:
-		p.el.add(n, "%s: must be 'yes' or 'no', not %q", key, val)
+		p.el.Add(n, "%s: must be 'yes' or 'no', not %q", key, val)
 		return
 	}
 	if b != nil {
@@ -415,7 +417,7 @@ func (p *parser) yesNoKey(b *vblock, n int, key, val string) {
 	case "fork":
 		p.c.Fork = v
 		if v {
-			p.el.warn(n, "fork: unnecessary in hasuite, which checks every real server concurrently on its own timer; accepted and ignored")
+			p.el.Warn(n, "fork: unnecessary in hasuite, which checks every real server concurrently on its own timer; accepted and ignored")
 		}
 	case "supervised":
 		p.c.Supervised = v
@@ -432,16 +434,16 @@ func (p *parser) yesNoKey(b *vblock, n int, key, val string) {
 // of val, which must start with one.
 func (p *parser) quoted(n int, key, val string, nonEmpty bool) (string, bool) {
 	if !strings.HasPrefix(val, `"`) || strings.Count(val, `"`) < 2 {
-		p.el.add(n, "%s: the value must be in double quotes", key)
+		p.el.Add(n, "%s: the value must be in double quotes", key)
 		return "", false
 	}
 	last := strings.LastIndexByte(val, '"')
 	s := val[1:last]
 	if rest := strings.TrimSpace(val[last+1:]); rest != "" {
-		p.el.warn(n, "%s: text after the closing quote ignored: %q", key, rest)
+		p.el.Warn(n, "%s: text after the closing quote ignored: %q", key, rest)
 	}
 	if nonEmpty && s == "" {
-		p.el.add(n, "%s: empty value", key)
+		p.el.Add(n, "%s: empty value", key)
 		return "", false
 	}
 	return s, true
@@ -464,7 +466,7 @@ func (p *parser) logfile(_ *vblock, n int, key, val string) {
 		return
 	}
 	if !strings.HasPrefix(s, "/") && !slices.Contains(facilities, s) {
-		p.el.add(n, "logfile: %q is neither an absolute path nor a syslog facility", s)
+		p.el.Add(n, "logfile: %q is neither an absolute path nor a syslog facility", s)
 		return
 	}
 	p.c.LogFile = s
@@ -472,7 +474,7 @@ func (p *parser) logfile(_ *vblock, n int, key, val string) {
 
 func (p *parser) execute(_ *vblock, n int, key, val string) {
 	if val == "" {
-		p.el.add(n, "execute: no configuration named")
+		p.el.Add(n, "execute: no configuration named")
 		return
 	}
 	if !slices.Contains(p.c.Execute, val) {
@@ -502,7 +504,7 @@ func (p *parser) fallbackKey(b *vblock, n int, key, val string) {
 		if b.family == 6 {
 			want = "fallback6"
 		}
-		p.el.add(n, "cannot specify %q here; please use %q instead", key, want)
+		p.el.Add(n, "cannot specify %q here; please use %q instead", key, want)
 		return
 	}
 	b.fallback = &rawItem{val, n}
@@ -513,7 +515,7 @@ func (p *parser) fallbackCommand(b *vblock, n int, key, val string) {
 		val = unquote(val)
 	}
 	if val == "" {
-		p.el.add(n, "fallbackcommand: invalid fallback command (empty)")
+		p.el.Add(n, "fallbackcommand: invalid fallback command (empty)")
 		return
 	}
 	if b == nil {
@@ -530,7 +532,7 @@ func (p *parser) emailAlert(b *vblock, n int, key, val string) {
 		val = m[1]
 	}
 	if val == "" {
-		p.el.add(n, "emailalert: no email address specified")
+		p.el.Add(n, "emailalert: no email address specified")
 		return
 	}
 	if b == nil {
@@ -577,12 +579,12 @@ func (p *parser) emailStatus(n int, val string) (Status, bool) {
 		case "reloading":
 			s |= Reloading
 		default:
-			p.el.add(n, "emailalertstatus: invalid email alert status at: %q", it)
+			p.el.Add(n, "emailalertstatus: invalid email alert status at: %q", it)
 			ok = false
 			continue
 		}
 		if none {
-			p.el.add(n, "emailalertstatus: invalid email alert status: %q specified with \"none\"", it)
+			p.el.Add(n, "emailalertstatus: invalid email alert status: %q specified with \"none\"", it)
 		}
 	}
 	return s, ok
@@ -592,7 +594,7 @@ var smtpRE = regexp.MustCompile(`^[0-9A-Za-z._+-]+$`)
 
 func (p *parser) smtp(b *vblock, n int, key, val string) {
 	if !smtpRE.MatchString(val) {
-		p.el.add(n, "smtp: invalid SMTP server address %q", val)
+		p.el.Add(n, "smtp: invalid SMTP server address %q", val)
 		return
 	}
 	if b == nil {
@@ -608,7 +610,7 @@ func (p *parser) realKey(b *vblock, n int, key, val string) {
 		if b.family == 6 {
 			want = "real6"
 		}
-		p.el.add(n, "cannot specify %q here; please use %q instead", key, want)
+		p.el.Add(n, "cannot specify %q here; please use %q instead", key, want)
 		return
 	}
 	b.reals = append(b.reals, rawItem{val, n})
@@ -650,7 +652,7 @@ func slashed(s string) string {
 func (p *parser) optQuotedKey(b *vblock, n int, key, val string) {
 	s := unquote(val)
 	if s == "" && key != "servicename" && key != "comment" {
-		p.el.add(n, "%s: empty value", key)
+		p.el.Add(n, "%s: empty value", key)
 		return
 	}
 	switch key {
@@ -681,7 +683,7 @@ func (p *parser) checkType(b *vblock, n int, key, val string) {
 		}
 		return
 	}
-	p.el.add(n, `checktype: must be "connect", "negotiate", "on", "off", "ping", "external", "external-perl" or a positive number, not %q`, val)
+	p.el.Add(n, `checktype: must be "connect", "negotiate", "on", "off", "ping", "external", "external-perl" or a positive number, not %q`, val)
 }
 
 func (p *parser) checkPort(b *vblock, n int, key, val string) {
@@ -694,7 +696,7 @@ var schedRE = regexp.MustCompile(`^[a-z]+$`)
 
 func (p *parser) scheduler(b *vblock, n int, key, val string) {
 	if !schedRE.MatchString(val) {
-		p.el.add(n, "scheduler: invalid scheduler %q, should be only lowercase letters (a-z)", val)
+		p.el.Add(n, "scheduler: invalid scheduler %q, should be only lowercase letters (a-z)", val)
 		return
 	}
 	b.v.Scheduler = val
@@ -710,7 +712,7 @@ func (p *parser) netmask(b *vblock, n int, key, val string) {
 	if b.family == 6 {
 		i, err := strconv.Atoi(val)
 		if err != nil || i < 1 || i > 128 {
-			p.el.add(n, "netmask: invalid netmask %q: a prefix length between 1 and 128 is required", val)
+			p.el.Add(n, "netmask: invalid netmask %q: a prefix length between 1 and 128 is required", val)
 			return
 		}
 		b.v.Netmask = i
@@ -718,7 +720,7 @@ func (p *parser) netmask(b *vblock, n int, key, val string) {
 	}
 	bits, ok := dottedMask(val)
 	if !ok {
-		p.el.add(n, "netmask: invalid netmask %q: a contiguous dotted quad is required", val)
+		p.el.Add(n, "netmask: invalid netmask %q: a contiguous dotted quad is required", val)
 		return
 	}
 	b.v.Netmask = bits
@@ -756,13 +758,13 @@ var schedFlagNames = []string{"flag-1", "flag-2", "flag-3", "sh-fallback", "sh-p
 
 func (p *parser) schedFlags(b *vblock, n int, key, val string) {
 	if val == "" {
-		p.el.add(n, "schedflags: invalid sched-flags (empty)")
+		p.el.Add(n, "schedflags: invalid sched-flags (empty)")
 		return
 	}
 	var flags []string
 	for _, f := range strings.Split(val, ",") {
 		if !slices.Contains(schedFlagNames, f) {
-			p.el.add(n, "schedflags: unknown flag %q (want %s)", f, strings.Join(schedFlagNames, ", "))
+			p.el.Add(n, "schedflags: unknown flag %q (want %s)", f, strings.Join(schedFlagNames, ", "))
 			return
 		}
 		flags = append(flags, f)
@@ -773,12 +775,12 @@ func (p *parser) schedFlags(b *vblock, n int, key, val string) {
 func (p *parser) protocol(b *vblock, n int, key, val string) {
 	if b.host == "" {
 		if val != "fwm" {
-			p.el.add(n, "protocol: must be fwm if the virtual service is a fwmark (a number), not %q", val)
+			p.el.Add(n, "protocol: must be fwm if the virtual service is a fwmark (a number), not %q", val)
 		}
 		return
 	}
 	if val != "tcp" && val != "udp" {
-		p.el.add(n, "protocol: must be tcp or udp if the virtual service is an address and port, not %q", val)
+		p.el.Add(n, "protocol: must be tcp or udp if the virtual service is an address and port, not %q", val)
 		return
 	}
 	b.v.Proto = val
@@ -789,7 +791,7 @@ var services = []string{"dns", "ftp", "http", "https", "http_proxy", "imap", "im
 
 func (p *parser) service(b *vblock, n int, key, val string) {
 	if !slices.Contains(services, val) {
-		p.el.add(n, "service: must be dns, ftp, http, https, http_proxy, imap, imaps, ldap, ldaps, mysql, nntp, none, oracle, pop, pops, radius, pgsql, simpletcp, sip, smtp or submission, not %q", val)
+		p.el.Add(n, "service: must be dns, ftp, http, https, http_proxy, imap, imaps, ldap, ldaps, mysql, nntp, none, oracle, pop, pops, radius, pgsql, simpletcp, sip, smtp or submission, not %q", val)
 		return
 	}
 	b.v.Service = val
@@ -798,7 +800,7 @@ func (p *parser) service(b *vblock, n int, key, val string) {
 func (p *parser) httpMethod(b *vblock, n int, key, val string) {
 	m := strings.ToUpper(val)
 	if m != "GET" && m != "HEAD" {
-		p.el.add(n, "httpmethod: must be GET or HEAD, not %q", val)
+		p.el.Add(n, "httpmethod: must be GET or HEAD, not %q", val)
 		return
 	}
 	b.v.HTTPMethod = m

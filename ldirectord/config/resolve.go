@@ -34,7 +34,7 @@ func (p *parser) openVirtual(n int, key, val string) *vblock {
 	case val != "" && strings.Trim(val, "0123456789") == "":
 		m, err := strconv.ParseUint(val, 10, 32)
 		if err != nil || m == 0 {
-			p.el.add(n, "%s: invalid fwmark %q: must be 1..%d", key, val, uint32(math.MaxUint32))
+			p.el.Add(n, "%s: invalid fwmark %q: must be 1..%d", key, val, uint32(math.MaxUint32))
 			b.quiet = true
 			break
 		}
@@ -42,12 +42,12 @@ func (p *parser) openVirtual(n int, key, val string) *vblock {
 	case strings.HasPrefix(val, "["):
 		m := v6PortRE.FindStringSubmatch(val)
 		if b.family == 4 {
-			p.el.add(n, "virtual: cannot specify an IPv6 address here; please use \"virtual6\" instead")
+			p.el.Add(n, "virtual: cannot specify an IPv6 address here; please use \"virtual6\" instead")
 			b.quiet = true
 			break
 		}
 		if m == nil {
-			p.el.add(n, "virtual6: invalid address %q: want [IPv6]:port or a fwmark", val)
+			p.el.Add(n, "virtual6: invalid address %q: want [IPv6]:port or a fwmark", val)
 			b.quiet = true
 			break
 		}
@@ -55,7 +55,7 @@ func (p *parser) openVirtual(n int, key, val string) *vblock {
 	default:
 		m := hostPortRE.FindStringSubmatch(val)
 		if m == nil {
-			p.el.add(n, "%s: invalid address for virtual server %q: want host:port or a fwmark", key, val)
+			p.el.Add(n, "%s: invalid address for virtual server %q: want host:port or a fwmark", key, val)
 			b.quiet = true
 			break
 		}
@@ -122,10 +122,10 @@ func (p *parser) finish(b *vblock) {
 		port, perr := p.resolvePort(b.portText, v.Proto)
 		switch {
 		case err != nil:
-			p.el.add(b.line, "virtual: invalid address for virtual server %q (could not resolve host: %v)", b.host, err)
+			p.el.Add(b.line, "virtual: invalid address for virtual server %q (could not resolve host: %v)", b.host, err)
 			b.quiet = true
 		case perr != nil:
-			p.el.add(b.line, "virtual: invalid port %q for virtual server (%v)", b.portText, perr)
+			p.el.Add(b.line, "virtual: invalid port %q for virtual server (%v)", b.portText, perr)
 			b.quiet = true
 		default:
 			v.Addr, v.Port = a, port
@@ -156,7 +156,7 @@ func (p *parser) finish(b *vblock) {
 	v.CheckTimeout = firstSet(ct, nt, c.CheckTimeout, c.NegotiateTimeout, DefaultCheckTimeout)
 	v.NegotiateTimeout = firstSet(nt, ct, c.NegotiateTimeout, c.CheckTimeout, DefaultNegotiateTimeout)
 	if b.set["checkinterval"] != 0 && !c.Fork {
-		p.el.warn(b.set["checkinterval"], "checkinterval in virtual service %s is used although fork=no: hasuite checks every real server on its own timer (classic ldirectord ignored it)", id)
+		p.el.Warn(b.set["checkinterval"], "checkinterval in virtual service %s is used although fork=no: hasuite checks every real server on its own timer (classic ldirectord ignored it)", id)
 	}
 	v.CheckInterval = firstSet(v.CheckInterval, c.CheckInterval)
 	if b.set["checkcount"] == 0 {
@@ -190,11 +190,11 @@ func (p *parser) finish(b *vblock) {
 		v.FallbackCommand = c.FallbackCommand
 	}
 	if v.OPS && v.Proto != "udp" {
-		p.el.warn(b.set["ops"], "ops in virtual service %s ignored: one-packet scheduling applies to udp only", id)
+		p.el.Warn(b.set["ops"], "ops in virtual service %s ignored: one-packet scheduling applies to udp only", id)
 		v.OPS = false
 	}
 	if v.Netmask != 0 && v.Persistent == 0 {
-		p.el.warn(b.set["netmask"], "netmask in virtual service %s ignored without persistent", id)
+		p.el.Warn(b.set["netmask"], "netmask in virtual service %s ignored without persistent", id)
 	}
 	if b.fallback != nil {
 		proto := v.Proto
@@ -225,7 +225,7 @@ func (p *parser) finish(b *vblock) {
 		for _, real := range p.parseReal(b, r) {
 			k := netip.AddrPortFrom(real.Addr, real.Port)
 			if first, dup := seen[k]; dup {
-				p.el.warn(r.line, "real server %s repeats the one of line %d in virtual service %s; ignored", k, first, id)
+				p.el.Warn(r.line, "real server %s repeats the one of line %d in virtual service %s; ignored", k, first, id)
 				continue
 			}
 			seen[k] = r.line
@@ -319,33 +319,33 @@ func splitHostPort(s string) (host, port string, hasPort bool) {
 func (p *parser) parseFallback(n int, key, val string, family int, proto string) (*Fallback, bool) {
 	f := strings.Fields(val)
 	if len(f) == 0 || len(f) > 2 {
-		p.el.add(n, "%s: invalid fallback server %q: want host[:port] [gate|masq|ipip]", key, val)
+		p.el.Add(n, "%s: invalid fallback server %q: want host[:port] [gate|masq|ipip]", key, val)
 		return nil, false
 	}
 	fb := &Fallback{Method: Gate, Line: n}
 	if len(f) == 2 {
 		m := Method(f[1])
 		if m != Gate && m != Masq && m != IPIP {
-			p.el.add(n, "%s: forward method must be gate, masq or ipip, not %q", key, f[1])
+			p.el.Add(n, "%s: forward method must be gate, masq or ipip, not %q", key, f[1])
 			return nil, false
 		}
 		fb.Method = m
 	}
 	host, port, hasPort := splitHostPort(f[0])
 	if !hostRE.MatchString(host) {
-		p.el.add(n, "%s: invalid fallback server %q", key, f[0])
+		p.el.Add(n, "%s: invalid fallback server %q", key, f[0])
 		return nil, false
 	}
 	a, err := p.resolveHost(host, family)
 	if err != nil {
-		p.el.add(n, "%s: invalid IPv%d address or could not resolve for fallback server: %s (%v)", key, family, host, err)
+		p.el.Add(n, "%s: invalid IPv%d address or could not resolve for fallback server: %s (%v)", key, family, host, err)
 		return nil, false
 	}
 	fb.Addr = a
 	if hasPort {
 		pt, err := p.resolvePort(port, proto)
 		if err != nil {
-			p.el.add(n, "%s: invalid port %q for fallback server (%v)", key, port, err)
+			p.el.Add(n, "%s: invalid port %q for fallback server (%v)", key, port, err)
 			return nil, false
 		}
 		fb.Port = pt
@@ -409,7 +409,7 @@ func (p *parser) parseReal(b *vblock, r rawItem) []Real {
 		spec, rest = spec[:i], spec[i+1:]+" "+rest
 	}
 	bad := func(format string, args ...any) []Real {
-		p.el.add(n, "real %q: "+format, append([]any{spec}, args...)...)
+		p.el.Add(n, "real %q: "+format, append([]any{spec}, args...)...)
 		return nil
 	}
 	hosts, port, hasPort := splitHostPort(spec)
@@ -518,7 +518,7 @@ func (p *parser) checkDuplicates() {
 	for _, v := range p.c.Virtuals {
 		id := v.ID()
 		if first, dup := seen[id]; dup {
-			p.el.add(v.Line, "virtual: duplicate virtual server %s (first on line %d)", id, first)
+			p.el.Add(v.Line, "virtual: duplicate virtual server %s (first on line %d)", id, first)
 			continue
 		}
 		seen[id] = v.Line
