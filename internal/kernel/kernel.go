@@ -1,7 +1,8 @@
 // Package kernel is the one package that talks to the Linux kernel about
-// addresses, routes, links and neighbour announcements. Everything else uses
-// the small Net interface, backed by netlink and raw sockets in New and
-// NewAt, and by the in-memory Fake in unit tests.
+// addresses, routes, links, neighbour announcements, IPVS and its
+// connection-sync daemons. Everything else uses its small interfaces (Net,
+// IPVS, Sync), backed by netlink and raw sockets, with in-memory fakes for
+// unit tests.
 //
 // What each call does on a real kernel:
 //
@@ -10,40 +11,31 @@
 //     shorter than /32; never a default route), the longest prefix wins,
 //     then the lowest metric. The Route gives the interface, the prefix and,
 //     for IPv4, the subnet broadcast (its highest address).
-//
 //   - RoutesTo lists every such route, best first.
-//
 //   - AddAddr is RTM_NEWADDR with NLM_F_EXCL: an IPv4 address gets its
 //     broadcast and alias label, an IPv6 one IFA_F_NODAD (no duplicate
 //     address detection, so it is usable, and can be a source, at once). An
 //     address that already exists is success.
-//
 //   - DelAddr is RTM_DELADDR for that address and prefix length on that
 //     link only; an address that is not there is success.
-//
 //   - Addrs dumps the addresses of one link, or of all links.
-//
 //   - LinkUp sets IFF_UP on a link (a no-op when it is up).
-//
 //   - SendARP writes one gratuitous ARP frame on an AF_PACKET socket bound
 //     to the link, exactly as heartbeat's send_arp: Ethernet broadcast from
 //     the link's MAC, ethertype 0x0806, sender IP = target IP = ip, sender
 //     MAC = the link's MAC; a request has target MAC 00:00:00:00:00:00, a
 //     reply the link's MAC.
-//
 //   - SendNA sends one unsolicited neighbour advertisement (ICMPv6 type
 //     136) to ff02::1 out of the link with hop limit 255: override flag set,
 //     solicited and router flags clear, target ip, target link-layer
 //     address option = the link's MAC. Its source is ip when ip is
 //     configured (else the kernel's choice, a link-local address).
-//
 //   - IPVS (NewIPVS, FakeIPVS) programs virtual services and real servers
 //     over generic netlink through cloudflare/ipvs on one kept-open
 //     socket: services always carry a netmask, an empty dump is an empty
 //     list, ESRCH/EEXIST/ENOENT come back as ErrNoService, ErrExists,
 //     ErrNoDest or ErrNoScheduler (wrapping the errno), and real ports are
 //     sent as given (ipvsadm's gate/ipip port mapping is the caller's).
-//
 //   - The IPVS connection-sync daemons (StartSyncDaemon, StopSyncDaemon,
 //     SyncDaemons) over generic netlink.
 //
