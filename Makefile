@@ -4,7 +4,7 @@ PREFIX   ?= /usr
 DESTDIR  ?=
 BIN      := bin
 FUZZTIME ?= 30s
-CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover ipfail
+CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover ipfail ldirectord
 
 .PHONY: all build test unit deps fuzz bench bench-outage install demo demo-down vet clean
 
@@ -51,6 +51,7 @@ install: build
 	install -m 0755 $(BIN)/heartbeatd $(DESTDIR)$(PREFIX)/sbin/heartbeatd
 	# ipfail beside heartbeatd: respawn lines naming the classic ipfail run it.
 	install -m 0755 $(BIN)/ipfail $(DESTDIR)$(PREFIX)/sbin/ipfail
+	install -m 0755 $(BIN)/ldirectord $(DESTDIR)$(PREFIX)/sbin/ldirectord
 	install -m 0755 $(BIN)/cl_status $(DESTDIR)$(PREFIX)/bin/cl_status
 	install -d $(DESTDIR)$(PREFIX)/share/heartbeat
 	install -m 0755 $(BIN)/hb_standby $(BIN)/hb_takeover $(DESTDIR)$(PREFIX)/share/heartbeat/

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the test suites need when it is missing (root, Debian/Ubuntu):
 # iproute2 for namespaces, Debian's heartbeat 3.0.6 as the interop peer,
-# tcpdump for captures, nftables for partitions; then the real-kernel IPVS VM (qemu, ipvsadm and
+# tcpdump for captures, nftables for partitions, MariaDB and PostgreSQL for
+# ldirectord's SQL checks; then the real-kernel IPVS VM (qemu, ipvsadm and
 # Debian's kernel, see test/ipvsvm/prepare.sh). Quiet and quick when
 # everything is present.
 set -eu
@@ -11,6 +12,9 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v tcpdump >/dev/null 2>&1 || need="$need tcpdump"
 command -v unshare >/dev/null 2>&1 || need="$need util-linux"
 command -v nft >/dev/null 2>&1 || need="$need nftables"
+# Real databases for ldirectord's mysql and pgsql checks.
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need="$need mariadb-server"
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
 if [ -n "$need" ]; then
 	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 		echo "deps: missing:$need (install them as root to run the root-only suites)" >&2

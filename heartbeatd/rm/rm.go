@@ -183,8 +183,7 @@ type RM struct {
 	stopStarted  bool
 	stopDeadline time.Time
 
-	healSent bool
-	healMsg  *wire.Message // the peer's heal report, waiting for ours
+	heal healState
 
 	nextID uint64
 	jobs   map[uint64]*job
@@ -300,6 +299,9 @@ func (r *RM) NextDeadline() time.Time {
 	consider(r.standbyDeadline)
 	consider(r.failbackAt)
 	consider(r.nextMonitor)
+	if r.heal.sent && !r.heal.resolved {
+		consider(r.heal.retryAt)
+	}
 	if r.stopping && !r.stopStarted {
 		consider(r.stopDeadline)
 	}
@@ -495,13 +497,8 @@ func (r *RM) receiveResource(now time.Time, msg *wire.Message, out *actions) {
 		out.log(membership.Error, "resource message with bad rsc_hold %q from %s", msg.Get("rsc_hold"), r.peer)
 		return
 	}
-	switch msg.Get("info") {
-	case healInfo:
+	if info := msg.Get("info"); info == healInfo || info == healedInfo {
 		r.receiveHeal(now, msg, out)
-		return
-	case healedInfo:
-		r.peerHold, r.peerStable = n, true
-		r.announceAll(out)
 		return
 	}
 	if !r.nice() {
@@ -614,7 +611,7 @@ func ipResponse(dest, key string, weown bool) *wire.Message {
 
 // peerDead is the mach_down path (hb_rsc_recover_dead_resources).
 func (r *RM) peerDead(now time.Time, out *actions) {
-	r.healSent, r.healMsg, r.peerStarting = false, nil, false
+	r.heal, r.peerStarting = healState{}, false
 	if r.standby != standbyNot {
 		out.log(membership.Info, "Cancelling pending standby operation")
 		r.standby, r.standbyDeadline = standbyNot, time.Time{}
@@ -723,6 +720,7 @@ func (r *RM) Tick(now time.Time) []Action {
 		r.performAutoFailback(now, &out)
 	}
 	r.runGiveups(now, &out)
+	r.retryHeal(now, &out)
 	if !r.nextMonitor.IsZero() && !now.Before(r.nextMonitor) {
 		r.nextMonitor = now.Add(r.cfg.Monitor)
 		if !r.stopping {

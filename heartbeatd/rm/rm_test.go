@@ -48,6 +48,7 @@ type pair struct {
 	now    time.Time
 	a, b   *node
 	linkUp bool
+	drop   func(from *node, m *wire.Message) bool // a lost message
 	inbox  []delivery
 	sent   []string // "nodea: t=... rsc_hold=..." in order
 	logs   []string
@@ -83,6 +84,9 @@ func (p *pair) handle(n *node, acts []Action) {
 		switch a := a.(type) {
 		case Send:
 			p.sent = append(p.sent, n.name+": "+summary(a.Msg))
+			if p.drop != nil && p.drop(n, a.Msg) {
+				continue
+			}
 			if o := p.other(n); p.linkUp && o.up {
 				p.inbox = append(p.inbox, delivery{o, a.Msg.Clone()})
 			}
@@ -528,28 +532,42 @@ func TestPartitionHeal(t *testing.T) {
 		}, "nodeb", "nodeb"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := newPair(t, tt.mode)
-			startBoth(p)
-			tt.setup(p)
-			p.linkUp = false
-			p.handle(p.a, p.a.rm.NodeChange(p.now, "nodeb", membership.StatusDead))
-			p.handle(p.b, p.b.rm.NodeChange(p.now, "nodea", membership.StatusDead))
-			p.settle()
-			p.wantHolders("nodea+nodeb", "nodea+nodeb")
-			p.advance(5 * time.Second)
-			p.linkUp = true
-			p.handle(p.a, p.a.rm.NodeChange(p.now, "nodeb", membership.StatusActive))
-			p.settle()
-			p.handle(p.b, p.b.rm.NodeChange(p.now, "nodea", membership.StatusActive))
-			p.settle()
-			p.wantHolders(tt.wantA, tt.wantB)
-			if p.a.announced+p.b.announced == 0 {
-				t.Error("the keeper did not re-announce its addresses")
-			}
-			p.advance(BothUnstableDelay + 2*time.Second)
-			p.wantHolders(tt.wantA, tt.wantB)
-		})
+		for _, lose := range []string{"", "heal", "healed", "heal healed"} {
+			t.Run(tt.name+"/lost "+lose, func(t *testing.T) {
+				p := newPair(t, tt.mode)
+				startBoth(p)
+				tt.setup(p)
+				lost := strings.Fields(lose)
+				p.drop = func(from *node, m *wire.Message) bool {
+					// nodea's first report of each kind is lost.
+					if from != p.a || len(lost) == 0 || m.Get("info") != lost[0] {
+						return false
+					}
+					lost = lost[1:]
+					return true
+				}
+				p.linkUp = false
+				p.handle(p.a, p.a.rm.NodeChange(p.now, "nodeb", membership.StatusDead))
+				p.handle(p.b, p.b.rm.NodeChange(p.now, "nodea", membership.StatusDead))
+				p.settle()
+				p.wantHolders("nodea+nodeb", "nodea+nodeb")
+				p.advance(5 * time.Second)
+				p.linkUp = true
+				p.handle(p.a, p.a.rm.NodeChange(p.now, "nodeb", membership.StatusActive))
+				p.settle()
+				p.handle(p.b, p.b.rm.NodeChange(p.now, "nodea", membership.StatusActive))
+				p.settle()
+				if lose != "" {
+					p.advance(2 * HealRetry) // the lost report is repeated
+				}
+				p.wantHolders(tt.wantA, tt.wantB)
+				if p.a.announced+p.b.announced == 0 {
+					t.Error("the keeper did not re-announce its addresses")
+				}
+				p.advance(BothUnstableDelay + 2*time.Second)
+				p.wantHolders(tt.wantA, tt.wantB)
+			})
+		}
 	}
 }
 

@@ -20,12 +20,12 @@
 //	external-perl      perl checkcommand VIP|FWM VPORT RIP RPORT, exit 0 = up
 //	negotiate none     always up (also service "")
 //	negotiate http, https, http_proxy, smtp, submission, pop, imap, nntp,
-//	          ftp, simpletcp
+//	          ftp, simpletcp, dns, radius, sip, ldap, ldaps, imaps, pops,
+//	          mysql, pgsql, oracle
 //
 // Not implemented yet (For returns an error wrapping ErrNotImplemented):
 // checktype combined ("combined" or any value with a digit: the runner's
-// job, alternating negotiate and connect), and the negotiate services dns,
-// radius, sip, ldap, ldaps, imaps, pops, mysql, pgsql and oracle.
+// job, alternating negotiate and connect).
 //
 // Differences from classic ldirectord 4.12 (to go into docs/compat.md):
 //   - receive is a Go (RE2) regular expression, unanchored like Perl's; Perl
@@ -50,6 +50,16 @@
 //   - external and external-perl children are killed with SIGKILL, whole
 //     process group, at the deadline (classic: SIGTERM to the child only);
 //     external-perl runs in a separate perl process, not in the daemon.
+//   - dns: an empty receive accepts any A/PTR answer (classic always failed,
+//     §8.13); no resolver search list; over UDP unless the virtual is tcp,
+//     and over TCP again when the UDP answer is truncated.
+//   - radius sends Message-Authenticator and checks the response
+//     authenticator; sip passes on any "SIP/2.0 200" status line.
+//   - imaps, pops and ldaps take the https TLS options (no verification by
+//     default); ldap sends the bind even when anonymous, as Net::LDAP.
+//   - mysql, pgsql and oracle use pure-Go drivers (no DBD needed, so no
+//     daemon exit), run request once (classic: twice) and honour the
+//     deadline (classic had none); pgsql tries TLS first, like sslmode=prefer.
 package check
 
 import (

@@ -51,8 +51,24 @@ func forService(service string) (Checker, error) {
 		return FTP{}, nil
 	case "simpletcp":
 		return SimpleTCP{}, nil
-	case "dns", "radius", "sip", "ldap", "ldaps", "imaps", "pops", "mysql", "pgsql", "oracle":
-		return nil, fmt.Errorf("negotiate service %s: %w", service, ErrNotImplemented)
+	case "dns":
+		return DNS{}, nil
+	case "radius":
+		return RADIUS{}, nil
+	case "sip":
+		return SIP{}, nil
+	case "ldap", "ldaps":
+		return LDAP{TLS: service == "ldaps"}, nil
+	case "imaps":
+		return IMAPS{}, nil
+	case "pops":
+		return POPS{}, nil
+	case "mysql":
+		return MySQL{}, nil
+	case "pgsql":
+		return PgSQL{}, nil
+	case "oracle":
+		return Oracle{}, nil
 	}
 	return nil, fmt.Errorf("unknown negotiate service %q", service)
 }

@@ -1,0 +1,510 @@
+// daemon.go: the check loop that ties config, engine, checks and the IPVS reconciler together.
+
+// Package daemon is the ldirectord daemon and its command line: it loads
+// ldirectord.cf, runs the checks the engine schedules concurrently (each
+// bounded by its own timeout), feeds the results back to the engine and
+// makes IPVS match the engine's desired table with the lvs reconciler. It
+// also runs the side effects of state changes: classic log lines,
+// fallbackcommand, monitor files and e-mail alerts. See docs/ldirectord.8.md.
+//
+// Adoption: at start the daemon reads the kernel's table first. A configured
+// real server already present in its virtual service with a weight above 0
+// is "adopted": the daemon keeps it exactly as the kernel has it until the
+// engine reports its first transition (up or down), so restarting after a
+// crash or kill -9 never flaps a healthy real server (classic trusted such
+// reals without a check, spec §4.2; its add-then-remove dance for the others
+// is gone).
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hasuite/hasuite/internal/kernel"
+	"github.com/hasuite/hasuite/ldirectord/check"
+	"github.com/hasuite/hasuite/ldirectord/config"
+	"github.com/hasuite/hasuite/ldirectord/lvs"
+)
+
+// Job is one check to run now (the engine's Job).
+type Job struct {
+	ID      uint64
+	Target  check.Target
+	Checker check.Checker
+	Timeout time.Duration
+}
+
+// EventKind says what changed.
+type EventKind int
+
+// The transitions the daemon acts on; others are only logged.
+const (
+	EventOther EventKind = iota
+	EventRealUp
+	EventRealDown
+	EventFallbackOn
+	EventFallbackOff
+	EventSoftFailure
+	EventSoftReset
+)
+
+// Event is a state change the engine reports (the engine's Event).
+type Event struct {
+	Kind    EventKind
+	Name    string // the engine's name of the kind, for logs
+	Virtual string // the virtual's ID: "tcp:10.0.0.1:80", "fwm:5"
+	Real    string // "10.0.0.2:80"; "" for fallback events
+	Result  check.Result
+	Count   int // soft failures: n of Of
+	Of      int
+}
+
+// Engine is the check scheduler and state machine (ldirectord/engine behind
+// an adapter, or a fake in tests). It is used from one goroutine.
+type Engine interface {
+	Reload(cfg *config.Config)
+	Events() []Event // what New and Reload produced
+	NextDue() time.Time
+	Due(now time.Time) []Job
+	Result(now time.Time, id uint64, r check.Result) []Event
+	Desired() []lvs.Virtual
+}
+
+// Options configure a Daemon.
+type Options struct {
+	ConfigPath string         // the resolved ldirectord.cf, reread on reload
+	Config     *config.Config // the loaded config
+	ConfigOpts config.Options
+	IPVS       lvs.Backend // kernel.NewIPVS() in production
+	// NewEngine builds the engine for a config and the kernel's table at
+	// start; nil uses ldirectord/engine.
+	NewEngine func(cfg *config.Config, initial []lvs.Virtual, log logrus.FieldLogger) Engine
+	Log       logrus.FieldLogger
+	// MaxChecks bounds the checks running at once; default 256.
+	MaxChecks int
+	// Shell runs fallbackcommand and callback; default /bin/sh.
+	Shell string
+	// SendMail sends an alert; default net/smtp's SendMail.
+	SendMail func(addr, from string, to []string, msg []byte) error
+	// Hostname names this director in alerts; default os.Hostname.
+	Hostname string
+}
+
+// Daemon is a running ldirectord.
+type Daemon struct {
+	o        Options
+	log      logrus.FieldLogger
+	cfg      *config.Config
+	eng      Engine
+	rec      *lvs.Reconciler
+	status   config.Status
+	adopted  map[adoptKey]kernel.Dest
+	inflight map[uint64]bool
+	results  chan result
+	checks   sync.WaitGroup
+	sem      chan struct{}
+	hooks    sync.WaitGroup
+	cfgStamp fileStamp
+	downAt   map[string]time.Time // reminder state: "V|R" → last alert
+	fbOn     map[string]bool      // fallbackcommand state per virtual ID
+}
+
+type adoptKey struct {
+	svc  kernel.ServiceKey
+	addr netip.Addr
+	port uint16
+}
+
+type result struct {
+	id uint64
+	r  check.Result
+}
+
+// New returns a daemon for o; Run starts it.
+func New(o Options) *Daemon {
+	if o.MaxChecks <= 0 {
+		o.MaxChecks = 256
+	}
+	if o.Shell == "" {
+		o.Shell = "/bin/sh"
+	}
+	if o.Log == nil {
+		l := logrus.New()
+		l.Out = discardWriter{}
+		o.Log = l
+	}
+	if o.NewEngine == nil {
+		o.NewEngine = NewEngine
+	}
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
+	d := &Daemon{
+		o: o, log: o.Log, cfg: o.Config,
+		rec:      lvs.New(o.IPVS, nil),
+		adopted:  map[adoptKey]kernel.Dest{},
+		inflight: map[uint64]bool{},
+		results:  make(chan result, 64),
+		sem:      make(chan struct{}, o.MaxChecks),
+		downAt:   map[string]time.Time{},
+		fbOn:     map[string]bool{},
+	}
+	return d
+}
+
+type discardWriter struct{}
+
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Run starts the daemon and runs it until ctx ends (SIGTERM), reloading on
+// each value from reloads (SIGHUP). At the end it applies cleanstop.
+func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
+	d.status = config.Starting
+	d.cfgStamp, _ = stamp(d.o.ConfigPath)
+	initial, err := table(d.o.IPVS)
+	if err != nil {
+		d.log.WithError(err).Error("reading the IPVS table")
+	}
+	d.eng = d.o.NewEngine(d.cfg, initial, d.log)
+	d.adopt(initial)
+	d.handle(d.eng.Events())
+	d.apply()
+	d.status = config.Running
+
+	checkCtx, cancelChecks := context.WithCancel(context.Background())
+	defer cancelChecks()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	tick := time.NewTicker(d.pollInterval())
+	defer tick.Stop()
+	for {
+		d.arm(timer)
+		select {
+		case <-ctx.Done():
+			cancelChecks()
+			d.stop()
+			return nil
+		case <-reloads:
+			d.reload()
+			tick.Reset(d.pollInterval())
+		case now := <-timer.C:
+			d.runDue(checkCtx, now)
+		case res := <-d.results:
+			delete(d.inflight, res.id)
+			evs := d.eng.Result(time.Now(), res.id, res.r)
+			if len(evs) > 0 {
+				d.handle(evs)
+				d.apply()
+			}
+		case now := <-tick.C:
+			if d.configChanged() && d.cfg.AutoReload {
+				d.reload()
+				tick.Reset(d.pollInterval())
+			}
+			d.remind(now)
+		}
+	}
+}
+
+// pollInterval is how often the config file and reminders are looked at.
+func (d *Daemon) pollInterval() time.Duration {
+	if d.cfg.CheckInterval > 0 {
+		return d.cfg.CheckInterval
+	}
+	return 10 * time.Second
+}
+
+// arm sets timer to the engine's next due time.
+func (d *Daemon) arm(timer *time.Timer) {
+	if !timer.Stop() {
+		select {
+		case <-timer.C:
+		default:
+		}
+	}
+	next := d.eng.NextDue()
+	if next.IsZero() {
+		timer.Reset(time.Hour)
+		return
+	}
+	timer.Reset(max(time.Until(next), 0))
+}
+
+// runDue starts every due job in its own goroutine.
+func (d *Daemon) runDue(ctx context.Context, now time.Time) {
+	for _, j := range d.eng.Due(now) {
+		if d.inflight[j.ID] {
+			continue
+		}
+		d.inflight[j.ID] = true
+		d.checks.Add(1)
+		go func(j Job) {
+			defer d.checks.Done()
+			select {
+			case d.sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			cctx, cancel := context.WithTimeout(ctx, j.Timeout)
+			r := j.Checker.Check(cctx, j.Target)
+			cancel()
+			<-d.sem
+			select {
+			case d.results <- result{j.ID, r}:
+			case <-ctx.Done():
+			}
+		}(j)
+	}
+}
+
+// adopt records the configured reals the kernel already has with a weight.
+func (d *Daemon) adopt(initial []lvs.Virtual) {
+	for _, v := range initial {
+		key := v.Service.Canon().ServiceKey
+		for _, h := range v.Reals {
+			if h.Weight <= 0 || !configured(d.cfg, key, h) {
+				continue
+			}
+			d.adopted[adoptKey{key, h.Addr.Unmap(), h.Port}] = h
+			d.log.WithFields(logrus.Fields{"vip": key.String(), "real": h.String()}).
+				Infof("Adopted real server: %s (%s) (Weight %d) until its first state change", h, virtualName(key), h.Weight)
+		}
+	}
+}
+
+// table lists the backend's virtual services with their reals.
+func table(b lvs.Backend) ([]lvs.Virtual, error) {
+	svcs, err := b.Services()
+	if err != nil {
+		return nil, fmt.Errorf("list IPVS services: %w", err)
+	}
+	out := make([]lvs.Virtual, 0, len(svcs))
+	for _, s := range svcs {
+		ds, err := b.Dests(s.ServiceKey)
+		if err != nil {
+			return out, fmt.Errorf("list IPVS reals of %s: %w", s.ServiceKey, err)
+		}
+		out = append(out, lvs.Virtual{Service: s, Reals: ds})
+	}
+	return out, nil
+}
+
+// configured reports whether kernel real h of svc is one of the config's
+// reals (not the fallback, not a stranger).
+func configured(cfg *config.Config, svc kernel.ServiceKey, h kernel.Dest) bool {
+	for i := range cfg.Virtuals {
+		v := &cfg.Virtuals[i]
+		if serviceKey(v) != svc {
+			continue
+		}
+		for _, r := range v.Reals {
+			if r.Addr.Unmap() == h.Addr.Unmap() && (r.Port == h.Port || svc.FWMark == 0 && h.Port == svc.Port || r.Port == 0) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// desired is the engine's table with adopted reals kept as the kernel had them.
+func (d *Daemon) desired() []lvs.Virtual {
+	want := d.eng.Desired()
+	if len(d.adopted) == 0 {
+		return want
+	}
+	out := make([]lvs.Virtual, len(want))
+	for i, v := range want {
+		key := v.Service.Canon().ServiceKey
+		reals := make([]kernel.Dest, 0, len(v.Reals))
+		seen := map[adoptKey]bool{}
+		for _, r := range v.Reals {
+			k := adoptKey{key, r.Addr.Unmap(), lvs.MappedPort(key, r)}
+			if a, ok := d.adopted[k]; ok {
+				r = a
+				seen[k] = true
+			}
+			reals = append(reals, r)
+		}
+		live := false
+		for k, a := range d.adopted {
+			if k.svc == key {
+				live = true
+				if !seen[k] {
+					reals = append(reals, a)
+				}
+			}
+		}
+		if live {
+			// adopted reals carry traffic: the fallback is not needed
+			reals = slices.DeleteFunc(reals, func(r kernel.Dest) bool { return d.isFallback(key, r) })
+		}
+		v.Reals = reals
+		out[i] = v
+	}
+	return out
+}
+
+// unadopt ends the adoption of the real an event is about.
+func (d *Daemon) unadopt(ev Event) {
+	for k := range d.adopted {
+		if k.svc.String() != ev.Virtual {
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(ev.Real); err == nil {
+			if ap.Addr().Unmap() == k.addr && (ap.Port() == k.port || ap.Port() == 0 || k.svc.FWMark == 0 && k.port == k.svc.Port) {
+				delete(d.adopted, k)
+			}
+		} else if a, err := netip.ParseAddr(ev.Real); err == nil && a.Unmap() == k.addr {
+			delete(d.adopted, k)
+		}
+	}
+}
+
+// apply reconciles IPVS with the desired table, logs each change and runs
+// fallbackcommand on a change between no live real and some.
+func (d *Daemon) apply() {
+	want := d.desired()
+	d.logOps(d.rec.Apply(want), "start")
+	for _, v := range want {
+		key := v.Service.Canon().ServiceKey
+		cv := d.virtual(key.String())
+		if cv == nil || cv.FallbackCommand == "" {
+			continue
+		}
+		live := false
+		for _, r := range v.Reals {
+			if r.Weight > 0 && !d.isFallback(key, r) {
+				live = true
+			}
+		}
+		on, known := d.fbOn[key.String()]
+		switch {
+		case !live && (!known || !on):
+			d.fbOn[key.String()] = true
+			d.fallbackCommand(cv, "start")
+		case live && on:
+			d.fbOn[key.String()] = false
+			d.fallbackCommand(cv, "stop")
+		case live && !known:
+			d.fbOn[key.String()] = false
+		}
+	}
+}
+
+// stop runs cleanstop: the virtuals with cleanstop=yes are removed, the
+// others left as they are.
+func (d *Daemon) stop() {
+	d.status = config.Stopping
+	d.checks.Wait()
+	var keep []lvs.Virtual
+	clean := false
+	for _, v := range d.desired() {
+		cv := d.virtual(v.Service.Canon().ServiceKey.String())
+		if cv != nil && !cv.CleanStop {
+			keep = append(keep, v)
+		} else {
+			clean = true
+		}
+	}
+	if clean {
+		d.logOps(d.rec.Apply(keep), "stop")
+	}
+	d.hooks.Wait()
+}
+
+// reload rereads the config; on error the old one stays.
+func (d *Daemon) reload() {
+	d.log.Info("Reloading Linux Director Daemon config on signal")
+	d.status = config.Reloading
+	defer func() { d.status = config.Running }()
+	cfg, err := config.Load(d.o.ConfigPath, d.o.ConfigOpts)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			d.log.Errorf("Error reading config: %s", line)
+		}
+		d.log.Error("Reload failed: keeping the running configuration")
+		return
+	}
+	for _, w := range cfg.Warnings {
+		d.log.Warn(w)
+	}
+	d.cfgStamp, _ = stamp(d.o.ConfigPath)
+	d.cfg = cfg
+	d.eng.Reload(cfg)
+	d.handle(d.eng.Events())
+	for k := range d.adopted {
+		if !configured(cfg, k.svc, d.adopted[k]) {
+			delete(d.adopted, k)
+		}
+	}
+	d.apply()
+}
+
+// handle runs the side effects of the engine's events.
+func (d *Daemon) handle(evs []Event) {
+	for _, ev := range evs {
+		d.unadopt(ev)
+		v := d.virtual(ev.Virtual)
+		entry := d.log.WithFields(logrus.Fields{"vip": ev.Virtual, "real": ev.Real, "event": ev.Name})
+		switch ev.Kind {
+		case EventRealUp, EventRealDown:
+			if ev.Result.Err != nil {
+				entry = entry.WithError(ev.Result.Err)
+			}
+			state := "up"
+			if ev.Kind == EventRealDown {
+				state = "down"
+			}
+			entry.Debugf("real server %s (%s) is %s", ev.Real, ev.Virtual, state)
+			if v != nil && v.MonitorFile != "" {
+				if err := writeMonitor(v.MonitorFile, time.Now(), os.Getpid(), ev.Virtual, ev.Real, state, ev.Result.Err); err != nil {
+					d.log.WithError(err).Errorf("monitorfile %s", v.MonitorFile)
+				}
+			}
+		case EventSoftFailure:
+			entry.WithError(ev.Result.Err).Infof("Soft failure real server: %s (%s) failure %d/%d", ev.Real, ev.Virtual, ev.Count, ev.Of)
+		case EventSoftReset:
+			entry.Infof("Resetting soft failure count: %s (%s)", ev.Real, ev.Virtual)
+		default:
+			entry.Debugf("engine event %s", ev.Name)
+		}
+	}
+}
+
+// virtual finds the configured virtual with ID id.
+func (d *Daemon) virtual(id string) *config.Virtual {
+	for i := range d.cfg.Virtuals {
+		if d.cfg.Virtuals[i].ID() == id {
+			return &d.cfg.Virtuals[i]
+		}
+	}
+	return nil
+}
+
+// serviceKey is the IPVS key of a configured virtual.
+func serviceKey(v *config.Virtual) kernel.ServiceKey {
+	if v.FWMark != 0 {
+		return kernel.ServiceKey{FWMark: v.FWMark, IPv6: v.Family == 6}
+	}
+	p := kernel.TCP
+	if v.Proto == "udp" {
+		p = kernel.UDP
+	}
+	return kernel.ServiceKey{Proto: p, Addr: v.Addr.Unmap(), Port: v.Port}
+}
+
+// virtualName is the classic V of log lines: VIP:VPORT or the fwmark.
+func virtualName(k kernel.ServiceKey) string {
+	if k.FWMark != 0 {
+		return fmt.Sprint(k.FWMark)
+	}
+	return netip.AddrPortFrom(k.Addr, k.Port).String()
+}

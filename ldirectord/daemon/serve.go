@@ -1,0 +1,172 @@
+// serve.go: running the daemon in this process: logging sinks, pid file, signals.
+
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hasuite/hasuite/internal/logging"
+	"github.com/hasuite/hasuite/ldirectord/lvs"
+)
+
+// ServeOptions are Serve's dependencies.
+type ServeOptions struct {
+	IPVS           lvs.Backend // kernel.NewIPVS() in production
+	Stdout, Stderr io.Writer   // nil: the process's
+}
+
+// Serve runs the daemon for inv in this process until SIGTERM, SIGINT or
+// SIGQUIT, reloading on SIGHUP. It writes inv.PidFile (when set) and
+// removes it at exit.
+func Serve(inv Invocation, so ServeOptions) error {
+	if so.Stdout == nil {
+		so.Stdout = os.Stdout
+	}
+	if so.Stderr == nil {
+		so.Stderr = os.Stderr
+	}
+	log, closeLog, err := newLogger(inv, so.Stdout, so.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	// Signals are caught before the pid file tells anyone where to send them.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reloads := make(chan struct{}, 1)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
+	signal.Ignore(syscall.SIGPIPE)
+	defer signal.Stop(sigs)
+	var sigName string
+	go func() {
+		for s := range sigs {
+			if s == syscall.SIGHUP {
+				select {
+				case reloads <- struct{}{}:
+				default:
+				}
+				continue
+			}
+			sigName = strings.ToUpper(strings.TrimPrefix(unixSigName(s), "SIG"))
+			cancel()
+			return
+		}
+	}()
+	if inv.PidFile != "" {
+		if err := writePidFile(inv.PidFile); err != nil {
+			return err
+		}
+		defer os.Remove(inv.PidFile)
+	}
+	log.Infof("Invoking ldirectord invoked as: %s ", strings.Join(os.Args, " "))
+	log.Infof("Starting Linux Director v1.186-ha (hasuite) with pid: %d", os.Getpid())
+	for _, w := range inv.Config.Warnings {
+		log.Warn(w)
+	}
+
+	d := New(Options{ConfigPath: inv.ConfigPath, Config: inv.Config, IPVS: so.IPVS, Log: log})
+	err = d.Run(ctx, reloads)
+	log.Infof("Linux Director Daemon terminated on signal: %s", sigName)
+	return err
+}
+
+func unixSigName(s os.Signal) string {
+	switch s {
+	case syscall.SIGTERM:
+		return "TERM"
+	case syscall.SIGINT:
+		return "INT"
+	case syscall.SIGQUIT:
+		return "QUIT"
+	}
+	return s.String()
+}
+
+// newLogger builds the classic sinks (spec §6): -d → stderr; supervised →
+// stdout "[ctime] msg"; logfile "/path" → that file, opened per line,
+// "[ctime|CFGNAME|pid] msg"; else syslog with that facility.
+func newLogger(inv Invocation, stdout, stderr io.Writer) (*logrus.Logger, func(), error) {
+	l := logrus.New()
+	l.SetLevel(logrus.InfoLevel)
+	pid := os.Getpid()
+	switch {
+	case inv.Debug:
+		l.Out = stderr
+		l.Formatter = &classicFormatter{}
+		l.SetLevel(logrus.DebugLevel)
+	case inv.Config.Supervised:
+		l.Out = stdout
+		l.Formatter = &classicFormatter{prefix: func(t time.Time) string { return "[" + ctime(t) + "] " }}
+	case strings.HasPrefix(inv.Config.LogFile, "/"):
+		l.Out = &appendFile{path: inv.Config.LogFile}
+		l.Formatter = &classicFormatter{prefix: func(t time.Time) string {
+			return fmt.Sprintf("[%s|%s|%d] ", ctime(t), inv.CfgName, pid)
+		}}
+	default:
+		sl, closeFn, err := logging.Setup(logging.Options{Ident: "ldirectord", Facility: inv.Config.LogFile})
+		if err != nil {
+			return nil, nil, fmt.Errorf("logfile %q: %w", inv.Config.LogFile, err)
+		}
+		return sl, func() { closeFn() }, nil
+	}
+	return l, func() {}, nil
+}
+
+func ctime(t time.Time) string { return t.Format("Mon Jan _2 15:04:05 2006") }
+
+// classicFormatter prints the bare message, an error after ": ", and
+// "DEBUG: " before debug lines.
+type classicFormatter struct {
+	prefix func(time.Time) string
+}
+
+// Format renders one line.
+func (f *classicFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	var b bytes.Buffer
+	if f.prefix != nil {
+		b.WriteString(f.prefix(e.Time))
+	}
+	if e.Level >= logrus.DebugLevel {
+		b.WriteString("DEBUG: ")
+	}
+	b.WriteString(e.Message)
+	if err, ok := e.Data[logrus.ErrorKey].(error); ok && err != nil {
+		b.WriteString(": ")
+		b.WriteString(err.Error())
+	}
+	b.WriteByte('\n')
+	return b.Bytes(), nil
+}
+
+// appendFile opens, appends to and closes its file on every write, so
+// logrotate needs no signal (as classic).
+type appendFile struct {
+	mu   sync.Mutex
+	path string
+}
+
+func (a *appendFile) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	n, err := f.Write(p)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
