@@ -13,33 +13,27 @@ type POP struct{}
 
 // Check runs the exchange.
 func (POP) Check(ctx context.Context, t Target) Result {
-	return run(ctx, func() error {
-		c, stop, err := dial(ctx, t)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		lc := newLineConn(c)
-		if err := popOK(lc, "greeting"); err != nil {
-			return err
-		}
-		if t.Login != "" {
-			if err := lc.send("USER " + t.Login); err != nil {
+	return exchange(ctx, t, false, popExchange)
+}
+
+// popExchange is the pop conversation: greeting, USER/PASS when a login is
+// set, QUIT.
+func popExchange(lc *lineConn, t Target) error {
+	if err := popOK(lc, "greeting"); err != nil {
+		return err
+	}
+	if t.Login != "" {
+		for _, cmd := range []string{"USER " + t.Login, "PASS " + t.Passwd} {
+			if err := lc.send(cmd); err != nil {
 				return err
 			}
-			if err := popOK(lc, "USER"); err != nil {
-				return err
-			}
-			if err := lc.send("PASS " + t.Passwd); err != nil {
-				return err
-			}
-			if err := popOK(lc, "PASS"); err != nil {
+			if err := popOK(lc, cmd[:4]); err != nil {
 				return err
 			}
 		}
-		lc.send("QUIT")
-		return nil
-	})
+	}
+	lc.send("QUIT")
+	return nil
 }
 
 func popOK(lc *lineConn, what string) error {

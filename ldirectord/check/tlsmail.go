@@ -1,4 +1,4 @@
-// tlsmail.go: negotiate pops and imaps: the pop and imap exchanges over TLS.
+// tlsmail.go: negotiate pops and imaps (the pop and imap exchanges over TLS), and the line-exchange helper the mail checks share.
 
 package check
 
@@ -6,7 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"strings"
+	"net"
 )
 
 // POPS is the pop check over TLS (implicit TLS, port 995), with the TLS
@@ -15,28 +15,7 @@ type POPS struct{}
 
 // Check runs the exchange.
 func (POPS) Check(ctx context.Context, t Target) Result {
-	return run(ctx, func() error {
-		lc, stop, err := dialTLS(ctx, t)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		if err := popOK(lc, "greeting"); err != nil {
-			return err
-		}
-		if t.Login != "" {
-			for _, cmd := range []string{"USER " + t.Login, "PASS " + t.Passwd} {
-				if err := lc.send(cmd); err != nil {
-					return err
-				}
-				if err := popOK(lc, cmd[:4]); err != nil {
-					return err
-				}
-			}
-		}
-		lc.send("QUIT")
-		return nil
-	})
+	return exchange(ctx, t, true, popExchange)
 }
 
 // IMAPS is the imap check over TLS (implicit TLS, port 993), with the TLS
@@ -45,38 +24,29 @@ type IMAPS struct{}
 
 // Check runs the exchange.
 func (IMAPS) Check(ctx context.Context, t Target) Result {
+	return exchange(ctx, t, true, imapExchange)
+}
+
+// exchange connects to t (over TLS when secure is set) and runs a
+// line-based conversation on the connection.
+func exchange(ctx context.Context, t Target, secure bool, talk func(*lineConn, Target) error) Result {
 	return run(ctx, func() error {
-		lc, stop, err := dialTLS(ctx, t)
+		var lc *lineConn
+		var stop func()
+		var err error
+		if secure {
+			lc, stop, err = dialTLS(ctx, t)
+		} else {
+			var c net.Conn
+			if c, stop, err = dial(ctx, t); err == nil {
+				lc = newLineConn(c)
+			}
+		}
 		if err != nil {
 			return err
 		}
 		defer stop()
-		l, err := lc.line()
-		if err != nil {
-			return fmt.Errorf("imap greeting: %w", err)
-		}
-		if !strings.HasPrefix(l, "* OK") && !strings.HasPrefix(l, "* PREAUTH") {
-			return fmt.Errorf("imap greeting: %q", truncate(l, 200))
-		}
-		if t.Login != "" {
-			if err := lc.send("a1 LOGIN " + imapQuote(t.Login) + " " + imapQuote(t.Passwd)); err != nil {
-				return err
-			}
-			for {
-				l, err := lc.line()
-				if err != nil {
-					return fmt.Errorf("imap login: %w", err)
-				}
-				if strings.HasPrefix(l, "a1 ") {
-					if !strings.HasPrefix(l, "a1 OK") {
-						return fmt.Errorf("imap login: %q", truncate(l, 200))
-					}
-					break
-				}
-			}
-		}
-		lc.send("a2 LOGOUT")
-		return nil
+		return talk(lc, t)
 	})
 }
 
