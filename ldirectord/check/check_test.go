@@ -100,9 +100,9 @@ func TestOnOffNone(t *testing.T) {
 	}
 }
 
-// Every socket checker must give up at the deadline against a server that
-// accepts and then says nothing.
-func TestDeadlineSilentServer(t *testing.T) {
+// silentServer listens on loopback, accepts every connection and never
+// says a word; connections are closed when the test ends.
+func silentServer(t *testing.T) net.Listener {
 	ln := listen(t)
 	go func() {
 		var held []net.Conn
@@ -119,6 +119,13 @@ func TestDeadlineSilentServer(t *testing.T) {
 			held = append(held, c)
 		}
 	}()
+	return ln
+}
+
+// Every socket checker must give up at the deadline against a server that
+// accepts and then says nothing.
+func TestDeadlineSilentServer(t *testing.T) {
+	ln := silentServer(t)
 	for _, tt := range []struct {
 		name string
 		c    Checker

@@ -25,22 +25,7 @@ import (
 // outlive the deadline.
 func TestSQLFailurePaths(t *testing.T) {
 	t.Parallel()
-	silent := listen(t)
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	silent := silentServer(t)
 	closed := listen(t)
 	refused := addrPort(t, closed.Addr())
 	closed.Close()

@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"net/netip"
 	"os"
@@ -123,22 +122,7 @@ func TestTLSMail(t *testing.T) {
 // The new TCP checkers give up at the deadline against a server that accepts
 // and then says nothing (TLS ones during the handshake).
 func TestNegotiateDeadlineSilentServer(t *testing.T) {
-	ln := listen(t)
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	ln := silentServer(t)
 	for _, tt := range []struct {
 		name string
 		c    Checker
