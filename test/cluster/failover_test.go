@@ -44,6 +44,10 @@ type rlabOpts struct {
 	filesA, filesB map[string]string
 	// hacf is appended to both nodes' ha.cf.
 	hacf string
+	// keepalive and deadtime override rKeepalive and rDeadtime.
+	keepalive, deadtime time.Duration
+	// hosts adds hosts to the lab before the directors (e.g. a router).
+	hosts func(*rlab)
 }
 
 // rlab is a pair of directors holding one VIP each, with a UDP responder
@@ -58,8 +62,8 @@ type rlab struct {
 }
 
 // resourceHACF is the ha.cf of the resource tests.
-func resourceHACF(failback string) string {
-	cf := hbnode.HACF(fmt.Sprintf("%dms", rKeepalive.Milliseconds()), fmt.Sprintf("%dms", rDeadtime.Milliseconds()),
+func resourceHACF(failback string, keepalive, deadtime time.Duration) string {
+	cf := hbnode.HACF(fmt.Sprintf("%dms", keepalive.Milliseconds()), fmt.Sprintf("%dms", deadtime.Milliseconds()),
 		"4", []string{"bcast hb0"}, "nodea", "nodeb")
 	cf = strings.Replace(cf, "auto_failback on\n", "auto_failback "+failback+"\n", 1)
 	return cf
@@ -69,6 +73,12 @@ func resourceHACF(failback string) string {
 func newRLab(t *testing.T, o rlabOpts) *rlab {
 	t.Helper()
 	l := &rlab{lab: netns.NewLab(t)}
+	if o.hosts != nil {
+		o.hosts(l)
+	}
+	if o.keepalive == 0 {
+		o.keepalive, o.deadtime = rKeepalive, rDeadtime
+	}
 	l.a = l.lab.AddHost("a", "10.77.0.1/24")
 	l.b = l.lab.AddHost("b", "10.77.0.2/24")
 	l.client = l.lab.AddHost("c", "10.77.0.9/24")
@@ -81,7 +91,7 @@ func newRLab(t *testing.T, o rlabOpts) *rlab {
 	}
 	hr := groupA + "\nnodeb IPaddr2::" + vipB + "/24/hb0\n"
 	start := func(h *netns.Host, name string, files map[string]string) *hbnode.Node {
-		return hbnode.Start(t, h, hbnode.Options{Node: name, HACF: resourceHACF(o.failback) + o.hacf,
+		return hbnode.Start(t, h, hbnode.Options{Node: name, HACF: resourceHACF(o.failback, o.keepalive, o.deadtime) + o.hacf,
 			AuthKeys: hbnode.AuthKeys("sha1", testKey), Haresources: hr, Files: files})
 	}
 	l.na = start(l.a, "nodea", o.filesA)
@@ -94,6 +104,14 @@ func newRLab(t *testing.T, o rlabOpts) *rlab {
 // client is served by both) and for the end of the start-up window.
 func (l *rlab) settle(t *testing.T) {
 	t.Helper()
+	l.settleState(t)
+	time.Sleep(time.Until(l.started.Add(startupWindow)))
+}
+
+// settleState waits for each director to hold its own VIP and serve the
+// client through it, and starts the client's probes.
+func (l *rlab) settleState(t *testing.T) {
+	t.Helper()
 	l.na.WaitRsc(t, "local", 8*time.Second)
 	l.nb.WaitRsc(t, "local", 8*time.Second)
 	l.waitHolders(t, map[string]string{vipA: "a", vipB: "b"}, 3*time.Second)
@@ -101,7 +119,6 @@ func (l *rlab) settle(t *testing.T) {
 	l.pb = probe.NewProber(t, l.client, netip.AddrPortFrom(netip.MustParseAddr(vipB), svcPort), 0)
 	l.pa.WaitServedBy(t, "a", 3*time.Second)
 	l.pb.WaitServedBy(t, "b", 3*time.Second)
-	time.Sleep(time.Until(l.started.Add(startupWindow)))
 }
 
 // addrs lists the IPv4 addresses on h's hb0.

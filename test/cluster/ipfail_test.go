@@ -8,7 +8,6 @@ package cluster
 
 import (
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/hasuite/hasuite/test/hbnode"
 	"github.com/hasuite/hasuite/test/netns"
-	"github.com/hasuite/hasuite/test/probe"
 )
 
 // Timers of the ipfail tests. deadping must exceed 2×keepalive; ipfail's
@@ -71,24 +69,10 @@ func newIpfLab(t *testing.T, failback string) *ipfLab {
 		netns.Skip(t, "needs nft to cut a director from the ping node")
 	}
 	hbnode.Ipfail(t)
-	l := &ipfLab{rlab: &rlab{lab: netns.NewLab(t)}}
-	l.router = l.lab.AddHost("r", ipfPingNode+"/24")
-	l.a = l.lab.AddHost("a", "10.77.0.1/24")
-	l.b = l.lab.AddHost("b", "10.77.0.2/24")
-	l.client = l.lab.AddHost("c", "10.77.0.9/24")
-	l.hosts = map[string]*netns.Host{"a": l.a, "b": l.b}
-	probe.StartResponder(t, l.a, svcPort)
-	probe.StartResponder(t, l.b, svcPort)
-	cf := hbnode.HACF(fmt.Sprintf("%dms", ipfKeepalive.Milliseconds()), fmt.Sprintf("%dms", ipfDeadtime.Milliseconds()),
-		"4", []string{"bcast hb0"}, "nodea", "nodeb")
-	cf = strings.Replace(cf, "auto_failback on\n", "auto_failback "+failback+"\n", 1) + ipfHACF()
-	hr := "nodea IPaddr2::" + vipA + "/24/hb0\nnodeb IPaddr2::" + vipB + "/24/hb0\n"
-	start := func(h *netns.Host, name string) *hbnode.Node {
-		return hbnode.Start(t, h, hbnode.Options{Node: name, HACF: cf, AuthKeys: hbnode.AuthKeys("sha1", testKey), Haresources: hr})
-	}
-	l.na = start(l.a, "nodea")
-	l.nb = start(l.b, "nodeb")
-	l.started = time.Now()
+	l := &ipfLab{}
+	l.rlab = newRLab(t, rlabOpts{failback: failback, hacf: ipfHACF(),
+		keepalive: ipfKeepalive, deadtime: ipfDeadtime,
+		hosts: func(r *rlab) { l.router = r.lab.AddHost("r", ipfPingNode+"/24") }})
 	return l
 }
 
@@ -97,15 +81,9 @@ func newIpfLab(t *testing.T, failback string) *ipfLab {
 // other's ipfail online, and for the quiet after the ipfails' first count.
 func (l *ipfLab) settleIpfail(t *testing.T) {
 	t.Helper()
-	// rlab.settle without its wait for the end of the start-up window,
-	// which only matters for node deaths.
-	l.na.WaitRsc(t, "local", 8*time.Second)
-	l.nb.WaitRsc(t, "local", 8*time.Second)
-	l.waitHolders(t, map[string]string{vipA: "a", vipB: "b"}, 3*time.Second)
-	l.pa = probe.NewProber(t, l.client, netip.AddrPortFrom(netip.MustParseAddr(vipA), svcPort), 0)
-	l.pb = probe.NewProber(t, l.client, netip.AddrPortFrom(netip.MustParseAddr(vipB), svcPort), 0)
-	l.pa.WaitServedBy(t, "a", 3*time.Second)
-	l.pb.WaitServedBy(t, "b", 3*time.Second)
+	// Not rlab.settle: the end of the start-up window only matters for
+	// node deaths.
+	l.settleState(t)
 	for _, n := range []*hbnode.Node{l.na, l.nb} {
 		n.WaitStatus(t, ipfPingNode, "ping", 3*time.Second)
 	}
