@@ -27,6 +27,21 @@ type Group struct {
 	Line      int // first physical line
 }
 
+// Same reports whether g and o are the same group: same preferred node and
+// the same resources as written (the key is the first of them). Line
+// numbers do not count.
+func (g Group) Same(o Group) bool {
+	if g.Node != o.Node || len(g.Resources) != len(o.Resources) {
+		return false
+	}
+	for i := range g.Resources {
+		if g.Resources[i].Text != o.Resources[i].Text {
+			return false
+		}
+	}
+	return true
+}
+
 // LoadHaresources reads the haresources file at path; nodes are ha.cf's
 // normal nodes.
 func LoadHaresources(path string, nodes []string) ([]Group, error) {

@@ -652,7 +652,7 @@ func (d *Daemon) reload() {
 	d.mem.SetTiming(f.HA.Keepalive, f.HA.Deadtime, f.HA.Warntime)
 	d.mem.SetDeadping(f.HA.Deadping)
 	d.mu.Unlock()
-	if !slices.EqualFunc(old.Groups, f.Groups, sameGroup) {
+	if !slices.EqualFunc(old.Groups, f.Groups, config.Group.Same) {
 		d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Reload(now, f.Groups) })
 	}
 	d.log.Info("configuration reloaded")

@@ -61,18 +61,6 @@ func (d *Daemon) newAgent(resource string) (resources.Agent, error) {
 	})
 }
 
-func sameGroup(a, b config.Group) bool {
-	if a.Node != b.Node || a.Key != b.Key || len(a.Resources) != len(b.Resources) {
-		return false
-	}
-	for i := range a.Resources {
-		if a.Resources[i].Text != b.Resources[i].Text {
-			return false
-		}
-	}
-	return true
-}
-
 // reboot is stop_failure_action reboot: classic's last resort after a
 // resource refused to stop (reboot -nf).
 func reboot(log logrus.FieldLogger, reason string) {

@@ -208,7 +208,7 @@ func (r *RM) setGroups(gs []config.Group) {
 	r.groups = nil
 	for _, c := range gs {
 		g := &group{cfg: c, local: c.Node == r.cfg.Local}
-		if o := find(old, c.Key); o != nil && sameGroup(o.cfg, c) {
+		if o := find(old, c.Key); o != nil && o.cfg.Same(c) {
 			g = o
 		}
 		r.groups = append(r.groups, g)
@@ -222,18 +222,6 @@ func find(gs []*group, key string) *group {
 		}
 	}
 	return nil
-}
-
-func sameGroup(a, b config.Group) bool {
-	if a.Node != b.Node || len(a.Resources) != len(b.Resources) {
-		return false
-	}
-	for i := range a.Resources {
-		if a.Resources[i].Text != b.Resources[i].Text {
-			return false
-		}
-	}
-	return true
 }
 
 func (r *RM) nice() bool { return r.cfg.AutoFailback != config.Legacy }
