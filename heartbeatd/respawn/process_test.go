@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hasuite/hasuite/heartbeatd/config"
+	"github.com/hasuite/hasuite/internal/proc/proctest"
 	"github.com/hasuite/hasuite/test/netns"
 )
 
@@ -155,17 +156,6 @@ func TestRealTooFast(t *testing.T) {
 	}
 }
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 func TestRealStop(t *testing.T) {
 	dir := t.TempDir()
 	// stubborn ignores SIGTERM; its background sleep shares its process group.
@@ -213,9 +203,8 @@ func TestRealStop(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("exits (-want +got):\n%s", diff)
 	}
-	if alive(bg) {
-		t.Errorf("background process %d of the stubborn child survived Stop", bg)
-	}
+	// The group was SIGKILLed; the orphaned grandchild dies asynchronously.
+	proctest.WaitDead(t, bg)
 	for _, st := range s.Status() {
 		if st.State != StateStopped {
 			t.Errorf("%s: state %s, want stopped", st.Command, st.State)
