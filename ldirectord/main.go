@@ -6,16 +6,19 @@ package main
 import (
 	"os"
 
-	"github.com/hasuite/hasuite/internal/kernel"
 	"github.com/hasuite/hasuite/ldirectord/daemon"
 )
 
 func main() {
 	os.Exit(daemon.Main(os.Args[1:], daemon.Env{
+		CheckDataPlane: daemon.CheckDataPlane,
 		Serve: func(inv daemon.Invocation) error {
-			ipvs := kernel.NewIPVS()
-			defer ipvs.Close()
-			return daemon.Serve(inv, daemon.ServeOptions{IPVS: ipvs})
+			dp, plane, err := daemon.OpenDataPlane(inv.Config)
+			if err != nil {
+				return err
+			}
+			defer dp.Close()
+			return daemon.Serve(inv, daemon.ServeOptions{IPVS: dp, DataPlane: plane})
 		},
 	}))
 }

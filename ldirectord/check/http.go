@@ -11,10 +11,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"time"
 )
 
 // maxBody is how much of a response body receive is matched against.
@@ -66,16 +67,19 @@ func (h HTTP) check(ctx context.Context, t Target) error {
 			return fmt.Errorf("http_proxy request %q is not a full URL", t.Request)
 		}
 	case "https":
-		cfg, err := tlsConfig(t)
-		if err != nil {
+		if tr.TLSClientConfig, err = tlsConfig(t); err != nil {
 			return err
 		}
-		tr.TLSClientConfig = cfg
-		fallthrough
-	default:
-		if !strings.Contains(rawURL, h.Service+"://") {
-			rawURL = h.Service + "://" + hostport(t) + "/" + rawURL
+	}
+	if tr.TLSClientConfig == nil {
+		// An https URL in request, or a redirect to one: the same policy,
+		// the name taken from the URL.
+		if tr.TLSClientConfig, err = tlsPolicy(t); err != nil {
+			return err
 		}
+	}
+	if h.Service != "http_proxy" && !strings.Contains(rawURL, h.Service+"://") {
+		rawURL = h.Service + "://" + hostport(t) + "/" + rawURL
 	}
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 	if err != nil {
@@ -113,8 +117,16 @@ func (h HTTP) check(ctx context.Context, t Target) error {
 	return nil
 }
 
-// tlsConfig is the https client's TLS setup from t.TLS (see TLSOptions).
+// tlsConfig is the TLS setup of a check that connects to the real itself
+// (https, imaps, pops, ldaps, smtp STARTTLS) from t.TLS (see TLSOptions):
+// SNI is TLS.ServerName, else virtualhost (none for an IP address, which
+// TLS does not allow), and with Verify that name, else the real's IP, is
+// what the certificate must name.
 func tlsConfig(t Target) (*tls.Config, error) {
+	cfg, err := tlsPolicy(t)
+	if err != nil {
+		return nil, err
+	}
 	name := t.TLS.ServerName
 	if name == "" {
 		name = t.VirtualHost
@@ -122,24 +134,65 @@ func tlsConfig(t Target) (*tls.Config, error) {
 	if h, _, err := net.SplitHostPort(name); err == nil {
 		name = h
 	}
-	cfg := &tls.Config{InsecureSkipVerify: !t.TLS.Verify}
-	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err != nil && name != "" {
-		cfg.ServerName = name // SNI, and the name verified
-	} else if name != "" {
-		cfg.ServerName = strings.Trim(name, "[]") // verified as an IP SAN; Go sends no SNI for it
-	} else {
-		cfg.ServerName = t.Real.Addr().Unmap().String()
+	name = strings.Trim(name, "[]")
+	if name == "" {
+		name = t.Real.Addr().Unmap().String()
 	}
-	if t.TLS.CAFile != "" {
-		pem, err := os.ReadFile(t.TLS.CAFile)
+	cfg.ServerName = name // Go sends it as SNI unless it is an IP address
+	return cfg, nil
+}
+
+// tlsPolicy is t.TLS's verification policy without a server name: no
+// verification, or verification against CAFile (else the system roots).
+func tlsPolicy(t Target) (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: !t.TLS.Verify}
+	if t.TLS.Verify && t.TLS.CAFile != "" {
+		pool, err := caPool(t.TLS.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s: no PEM certificates", t.TLS.CAFile)
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// caCache holds the CA bundles read so far, by path.
+var caCache = struct {
+	sync.Mutex
+	m map[string]caEntry
+}{m: map[string]caEntry{}}
+
+// caEntry is one CA bundle and the file state it was read from.
+type caEntry struct {
+	mod  time.Time
+	size int64
+	pool *x509.CertPool
+}
+
+// caPool returns the certificates of the PEM bundle at path. It rereads
+// the file only when its size or modification time changed, so a renewed
+// bundle is picked up without a reload and a check costs one stat.
+func caPool(path string) (*x509.CertPool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("CA file %s: not a regular file", path) // a FIFO would block the check
+	}
+	caCache.Lock()
+	defer caCache.Unlock()
+	if e, ok := caCache.m[path]; ok && e.mod.Equal(fi.ModTime()) && e.size == fi.Size() {
+		return e.pool, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA file %s: no PEM certificates", path)
+	}
+	caCache.m[path] = caEntry{fi.ModTime(), fi.Size(), pool}
+	return pool, nil
 }

@@ -85,8 +85,15 @@ type Config struct {
 	EmailAlertFreq   time.Duration // 0 = no reminders
 	EmailAlertStatus Status        // default StatusAll
 	EmailAlertFrom   string
-	SMTP             string
+	SMTP             string // alert relay: host, host:port or [v6]:port; port 25 when omitted
 	MaintenanceDir   string
+
+	// TLS checks (https, imaps, pops, ldaps, smtp/submission STARTTLS).
+	TLSVerify bool   // tlsverify: verify the certificate and its name; default no
+	TLSCAFile string // tlscafile: absolute path of a PEM CA bundle; "" = system roots
+
+	// Backend is the data plane (hasuite): ipvs (default), nftables or auto.
+	Backend Backend
 
 	Virtuals []Virtual
 	Warnings []string // non-fatal findings, each "file[:line]: ..."
@@ -125,6 +132,8 @@ type Virtual struct {
 	HTTPMethod       string // GET or HEAD
 	VirtualHost      string
 	CheckPort        uint16 // 0 = the real's port, else the service's
+	TLSVerify        bool   // own, else the global
+	TLSCAFile        string // own, else the global
 	CheckTimeout     time.Duration
 	NegotiateTimeout time.Duration
 	CheckInterval    time.Duration
@@ -183,7 +192,13 @@ type Options struct {
 	Hostname string
 	// DirExists reports whether maintenancedir exists; nil stats it.
 	DirExists func(path string) bool
+	// ReadFile reads a tlscafile; nil reads a regular file of at most
+	// maxCAFile bytes.
+	ReadFile func(path string) ([]byte, error)
 }
+
+// maxCAFile bounds a tlscafile (Debian's whole system bundle is ~200 KiB).
+const maxCAFile = 16 << 20
 
 // Load parses the file at path; errors and warnings name path as given.
 func Load(path string, opts Options) (*Config, error) {
@@ -204,6 +219,9 @@ func Parse(name string, r io.Reader, opts Options) (*Config, error) {
 	}
 	p := newParser(name, opts.withDefaults())
 	p.parse(string(b))
+	if p.c.Backend == BackendNFTables {
+		p.checkNFTables()
+	}
 	p.el.SortByLine()
 	if err := p.el.Err(); err != nil {
 		return nil, err
@@ -226,6 +244,9 @@ func (o Options) withDefaults() Options {
 	if o.Hostname == "" {
 		o.Hostname, _ = os.Hostname()
 	}
+	if o.ReadFile == nil {
+		o.ReadFile = readRegularFile
+	}
 	if o.DirExists == nil {
 		o.DirExists = func(p string) bool {
 			fi, err := os.Stat(p)
@@ -233,6 +254,21 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	return o
+}
+
+// readRegularFile reads path, refusing what is not a regular file (a FIFO
+// or a device would block or never end) or is larger than maxCAFile.
+func readRegularFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	case fi.Size() > maxCAFile:
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxCAFile>>20)
+	}
+	return os.ReadFile(path)
 }
 
 // systemLookupHost returns the first address of the family, as the

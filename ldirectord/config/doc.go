@@ -37,6 +37,13 @@
 //     accepted and ignored, with a warning when yes.
 //   - quiescent keeps the classic code's default, no (its man page says
 //     yes).
+//   - tlsverify (yes|no, default no) and tlscafile (an absolute path to a
+//     PEM CA bundle, read while parsing) are new, global and per virtual:
+//     the TLS checks' certificate policy (spec §8.5).
+//   - smtp takes host:port, [v6]:port or an IPv6 address and keeps the
+//     port; the classic took only the leading run of host characters
+//     (so "mail:2525" meant mail port 25). Other trailing text is still
+//     dropped, with a warning.
 //   - Real lines are tokenised, not matched with unanchored regexps: l:N
 //     and u:N may come in either order and must be unquoted (the classic
 //     silently swallowed quoted ones into request/receive); a third quoted

@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("virtual=10.0.0.1:80\n\treal=10.0.0.2->10.0.0.4:80 gate 2 \"a\", \"b\" l:1 u:2\n\n\tchecktype=2\n")
 	f.Add("virtual6=[::1]:80\n  real6=[::2] masq\n  fallback6=localhost\nvirtual=7\n\tprotocol=fwm\n")
 	f.Add("checktimeout=0.5 # c\nquiescent = yes \nsupervised\nvirtual=www.example.com:domain\n    receive=\"a#b\"\n")
+	f.Add("tlsverify=yes\ntlscafile=/etc/ssl/ca.pem\nsmtp=[2001:db8::25]:2525\nvirtual=10.0.0.1:993\n\ttlscafile=\"/etc/ssl/other.pem\"\n\tsmtp=mail host\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		c, err := Parse("f.cf", strings.NewReader(text), testOptions())
 		lines := strings.Count(text, "\n") + 1

@@ -3,7 +3,10 @@ package config
 
 import (
 	"context"
+	"crypto/x509"
 	"math"
+	"net"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -55,6 +58,7 @@ func newParser(name string, opts Options) *parser {
 			LogFile:          DefaultLogFile,
 			CleanStop:        true,
 			EmailAlertStatus: StatusAll,
+			Backend:          BackendIPVS,
 		},
 	}
 }
@@ -90,12 +94,15 @@ func init() {
 			p.el.Add(line, "timeout: directive deprecated in favour of checktimeout and negotiatetimeout")
 		}},
 		"autoreload":     {global, false, (*parser).yesNoKey},
+		"backend":        {global, false, (*parser).backend},
 		"fork":           {global, false, (*parser).yesNoKey},
 		"supervised":     {global, false, (*parser).yesNoKey},
 		"readdquiescent": {global, false, (*parser).yesNoKey},
 		"quiescent":      {both, false, (*parser).yesNoKey},
 		"cleanstop":      {both, false, (*parser).yesNoKey},
 		"ops":            {inVirtual, false, (*parser).yesNoKey},
+		"tlsverify":      {both, false, (*parser).yesNoKey},
+		"tlscafile":      {both, false, (*parser).tlsCAFile},
 		"callback": {global, false, func(p *parser, _ *vblock, line int, key, val string) {
 			if s, ok := p.quoted(line, key, val, true); ok {
 				p.c.Callback = s
@@ -408,6 +415,8 @@ func (p *parser) yesNoKey(b *vblock, n int, key, val string) {
 			b.v.CleanStop = v
 		case "ops":
 			b.v.OPS = v
+		case "tlsverify":
+			b.v.TLSVerify = v
 		}
 		return
 	}
@@ -427,6 +436,37 @@ func (p *parser) yesNoKey(b *vblock, n int, key, val string) {
 		p.c.Quiescent = v
 	case "cleanstop":
 		p.c.CleanStop = v
+	case "tlsverify":
+		p.c.TLSVerify = v
+	}
+}
+
+// tlsCAFile takes an absolute path (quotes optional) to a PEM bundle with at
+// least one certificate; it is read here so a bad file fails at start or
+// reload, not at every check.
+func (p *parser) tlsCAFile(b *vblock, n int, key, val string) {
+	path := unquote(val)
+	switch {
+	case path == "":
+		p.el.Add(n, "tlscafile: empty value")
+		return
+	case !strings.HasPrefix(path, "/"):
+		p.el.Add(n, "tlscafile: %q is not an absolute path", path)
+		return
+	}
+	pem, err := p.opts.ReadFile(path)
+	if err != nil {
+		p.el.Add(n, "tlscafile: cannot read the CA file: %v", err)
+		return
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		p.el.Add(n, "tlscafile: %s holds no PEM certificate", path)
+		return
+	}
+	if b == nil {
+		p.c.TLSCAFile = path
+	} else {
+		b.v.TLSCAFile = path
 	}
 }
 
@@ -590,18 +630,56 @@ func (p *parser) emailStatus(n int, val string) (Status, bool) {
 	return s, ok
 }
 
-var smtpRE = regexp.MustCompile(`^[0-9A-Za-z._+-]+$`)
+var (
+	smtpHostRE   = regexp.MustCompile(`^[0-9A-Za-z._+-]+$`)
+	smtpPrefixRE = regexp.MustCompile(`^[0-9A-Za-z._+-]+`)
+)
 
+// smtp takes the alert relay: host, host:port, [v6]:port or an IPv6
+// address (port 25 when omitted). Classic took only the leading run of
+// host characters and dropped the rest, port included; other values with
+// such a prefix are read that way, with a warning.
 func (p *parser) smtp(b *vblock, n int, key, val string) {
-	if !smtpRE.MatchString(val) {
-		p.el.Add(n, "smtp: invalid SMTP server address %q", val)
-		return
+	relay, ok := smtpRelay(val)
+	if !ok {
+		prefix := smtpPrefixRE.FindString(val)
+		if prefix == "" {
+			p.el.Add(n, "smtp: invalid SMTP server address %q", val)
+			return
+		}
+		p.el.Warn(n, "smtp: %q read as %q, as classic ldirectord does; write host or host:port", val, prefix)
+		relay = prefix
 	}
 	if b == nil {
-		p.c.SMTP = val
+		p.c.SMTP = relay
 	} else {
-		b.v.SMTP = val
+		b.v.SMTP = relay
 	}
+}
+
+// smtpRelay checks a relay address: "host", "host:port" or "[v6]:port"
+// are kept; an IPv6 address alone, bracketed or not, becomes the bare
+// address (the daemon adds ":25" as "[v6]:25").
+func smtpRelay(val string) (string, bool) {
+	if smtpHostRE.MatchString(val) {
+		return val, true
+	}
+	bracketed := strings.HasPrefix(val, "[") && strings.HasSuffix(val, "]")
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(val, "["), "]")); err == nil && a.Is6() && a.Zone() == "" &&
+		(bracketed || !strings.ContainsAny(val, "[]")) {
+		return a.String(), true
+	}
+	host, port, err := net.SplitHostPort(val)
+	if err != nil || !portNameRE.MatchString(port) {
+		return "", false
+	}
+	if i, err := strconv.Atoi(port); err == nil && (i < 1 || i > 65535) {
+		return "", false
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Zone() == "" && strings.HasPrefix(val, "[") == a.Is6() {
+		return val, true
+	}
+	return val, smtpHostRE.MatchString(host) && !strings.HasPrefix(val, "[")
 }
 
 func (p *parser) realKey(b *vblock, n int, key, val string) {

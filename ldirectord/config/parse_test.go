@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"strings"
@@ -44,6 +45,12 @@ func testOptions() Options {
 		},
 		Hostname:  "lb1",
 		DirExists: func(p string) bool { return p == "/srv/maint" },
+		ReadFile: func(p string) ([]byte, error) {
+			if b, ok := fakeFiles[p]; ok {
+				return b, nil
+			}
+			return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+		},
 	}
 }
 
@@ -65,7 +72,7 @@ func TestFullFile(t *testing.T) {
 	want := &Config{
 		File: "testdata/full.cf", CheckTimeout: 2500 * time.Millisecond, NegotiateTimeout: 7 * time.Second,
 		CheckInterval: 3 * time.Second, CheckCount: 1, FailureCount: 2, RiseCount: 2,
-		AutoReload: true, Callback: "/usr/local/bin/cf-changed",
+		AutoReload: true, Callback: "/usr/local/bin/cf-changed", Backend: BackendIPVS,
 		Fallback:        &Fallback{Addr: ip("127.0.0.1"), Port: 80, Method: Masq, Line: 9},
 		Fallback6:       &Fallback{Addr: ip("::1"), Method: Gate, Line: 10},
 		FallbackCommand: "/usr/local/bin/sorry", LogFile: "local0", Execute: []string{"other.cf"},
@@ -173,7 +180,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := &Config{
 		File: "ldirectord.cf", CheckInterval: 10 * time.Second, CheckCount: 1, FailureCount: 1, RiseCount: 1,
-		LogFile: "/var/log/ldirectord.log", CleanStop: true, EmailAlertStatus: StatusAll,
+		LogFile: "/var/log/ldirectord.log", CleanStop: true, EmailAlertStatus: StatusAll, Backend: BackendIPVS,
 		Virtuals: []Virtual{{
 			Addr: ip("10.0.0.1"), Port: 80, Proto: "tcp", Family: 4, Scheduler: "wrr",
 			Service: "http", CheckType: CheckNegotiate, CheckCommand: "/bin/true", Request: "/", HTTPMethod: "GET",
@@ -284,13 +291,13 @@ func TestMessages(t *testing.T) {
 		{name: "maintenancedir", text: "maintenancedir=/nonexistent\nmaintenancedir=\n", errs: []string{
 			"x.cf:2: maintenancedir: maintenance directory not specified"}, warns: []string{
 			`x.cf:1: maintenancedir: maintenance directory "/nonexistent" does not exist`}},
-		{name: "email", text: "emailalert=\"\"\nemailalertstatus=none,running\nemailalertstatus=sometimes\nemailalertfreq=-1\nsmtp=mail host\nemailalertfrom=\n", errs: []string{
+		{name: "email", text: "emailalert=\"\"\nemailalertstatus=none,running\nemailalertstatus=sometimes\nemailalertfreq=-1\nsmtp=mail host\nemailalertfrom=\nsmtp=:25\n", errs: []string{
 			"x.cf:1: emailalert: no email address specified",
 			`x.cf:2: emailalertstatus: invalid email alert status: "running" specified with "none"`,
 			`x.cf:3: emailalertstatus: invalid email alert status at: "sometimes"`,
 			`x.cf:4: emailalertfreq: invalid value "-1": must be 0..2147483647`,
-			`x.cf:5: smtp: invalid SMTP server address "mail host"`,
-			"x.cf:6: emailalertfrom: no email from address specified"}},
+			"x.cf:6: emailalertfrom: no email from address specified",
+			`x.cf:7: smtp: invalid SMTP server address ":25"`}},
 		{name: "virtual addresses", text: "virtual=10.0.0.1\nvirtual=[::1]:80\nvirtual6=[zz]:80\nvirtual6=[::1]\nvirtual=0\nvirtual=nosuch.example:80\nvirtual=10.0.0.1:nosuchport\nvirtual6=10.0.0.1:80\nvirtual=10.0.0.1:99999\n", errs: []string{
 			`x.cf:1: virtual: invalid address for virtual server "10.0.0.1": want host:port or a fwmark`,
 			`x.cf:2: virtual: cannot specify an IPv6 address here; please use "virtual6" instead`,

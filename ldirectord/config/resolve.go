@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ var (
 	hostRE     = regexp.MustCompile(`^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z._-]+)$`)
 	portNameRE = regexp.MustCompile(`^[0-9A-Za-z_-]+$`)
 )
+
+// tlsServices are the negotiate services tlsverify and tlscafile apply to
+// (http for https redirects; smtp and submission when STARTTLS is offered).
+var tlsServices = []string{"http", "https", "http_proxy", "imaps", "pops", "ldaps", "smtp", "submission"}
 
 // maxRange caps the reals one a->b range may expand to.
 const maxRange = 65536
@@ -188,6 +193,20 @@ func (p *parser) finish(b *vblock) {
 	}
 	if b.set["fallbackcommand"] == 0 {
 		v.FallbackCommand = c.FallbackCommand
+	}
+	if b.set["tlsverify"] == 0 {
+		v.TLSVerify = c.TLSVerify
+	}
+	if b.set["tlscafile"] == 0 {
+		v.TLSCAFile = c.TLSCAFile
+	}
+	for _, key := range []string{"tlsverify", "tlscafile"} {
+		if b.set[key] != 0 && !slices.Contains(tlsServices, v.Service) {
+			p.el.Warn(b.set[key], "%s in virtual service %s has no effect: service %s does not use TLS", key, id, v.Service)
+		}
+	}
+	if b.set["tlscafile"] != 0 && !v.TLSVerify && slices.Contains(tlsServices, v.Service) {
+		p.el.Warn(b.set["tlscafile"], "tlscafile in virtual service %s is unused: tlsverify is no", id)
 	}
 	if v.OPS && v.Proto != "udp" {
 		p.el.Warn(b.set["ops"], "ops in virtual service %s ignored: one-packet scheduling applies to udp only", id)

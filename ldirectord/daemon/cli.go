@@ -55,6 +55,10 @@ type Env struct {
 	ConfigOpts     config.Options
 	// Serve runs the daemon in this process until it is told to stop.
 	Serve func(inv Invocation) error
+	// CheckDataPlane tells whether the data plane cfg asks for can be used
+	// (for IPVS: the kernel has it and lets us read the table). start and
+	// restart call it before they change anything; nil skips the check.
+	CheckDataPlane func(cfg *config.Config) error
 	// Exe is the program start re-executes to detach and execute= runs;
 	// "" = /proc/self/exe.
 	Exe string
@@ -227,6 +231,9 @@ opts:
 		}
 		fallthrough
 	default: // restart
+		if st := c.checkDataPlane(inv); st != exitOK {
+			return st // the running daemon is left alone
+		}
 		if st := c.stop(inv); st != exitOK {
 			return st
 		}
@@ -337,6 +344,9 @@ func (c *cli) start(inv Invocation) int {
 	for _, w := range inv.Config.Warnings {
 		fmt.Fprintln(c.env.Stderr, "ldirectord: warning: "+w)
 	}
+	if st := c.checkDataPlane(inv); st != exitOK {
+		return st
+	}
 	c.execute(inv)
 	if !inv.Debug && !inv.Config.Supervised && !c.env.Foreground {
 		if err := c.detach(inv); err != nil {
@@ -351,6 +361,19 @@ func (c *cli) start(inv Invocation) int {
 	}
 	if err := c.env.Serve(inv); err != nil {
 		fmt.Fprintln(c.env.Stderr, "ldirectord:", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// checkDataPlane runs Env.CheckDataPlane: on failure it says why on stderr
+// and returns exitFail (classic's status for a failed start).
+func (c *cli) checkDataPlane(inv Invocation) int {
+	if c.env.CheckDataPlane == nil {
+		return exitOK
+	}
+	if err := c.env.CheckDataPlane(inv.Config); err != nil {
+		fmt.Fprintf(c.env.Stderr, "ldirectord: cannot start for %s: %v\n", inv.ConfigPath, dataPlaneError(err))
 		return exitFail
 	}
 	return exitOK

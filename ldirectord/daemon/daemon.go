@@ -84,6 +84,9 @@ type Options struct {
 	Config     *config.Config // the loaded config
 	ConfigOpts config.Options
 	IPVS       lvs.Backend // kernel.NewIPVS() in production
+	// DataPlane names what IPVS is: PlaneIPVS ("" too) or PlaneNFTables.
+	// A reload keeps to it.
+	DataPlane string
 	// NewEngine builds the engine for a config and the kernel's table at
 	// start; nil uses ldirectord/engine.
 	NewEngine func(cfg *config.Config, initial []lvs.Virtual, log logrus.FieldLogger) Engine
@@ -113,8 +116,10 @@ type Daemon struct {
 	sem      chan struct{}
 	hooks    sync.WaitGroup
 	cfgStamp fileStamp
-	downAt   map[string]time.Time // reminder state: "V|R" → last alert
-	fbOn     map[string]bool      // fallbackcommand state per virtual ID
+	downAt   map[string]time.Time       // reminder state: "V|R" → last alert
+	fbOn     map[string]bool            // fallbackcommand state per virtual ID
+	byID     map[string]*config.Virtual // virtual's index of cfg's virtuals
+	byIDOf   *config.Config
 }
 
 type adoptKey struct {
@@ -198,10 +203,7 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 		case now := <-timer.C:
 			d.runDue(checkCtx, now)
 		case res := <-d.results:
-			delete(d.inflight, res.id)
-			evs := d.eng.Result(time.Now(), res.id, res.r)
-			if len(evs) > 0 {
-				d.handle(evs)
+			if d.result(res) {
 				d.apply()
 			}
 		case now := <-tick.C:
@@ -210,6 +212,32 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 				tick.Reset(d.pollInterval())
 			}
 			d.remind(now)
+		}
+	}
+}
+
+// maxBatch bounds how many queued results one reconcile of the table covers.
+const maxBatch = 1024
+
+// result feeds res to the engine and handles its events, then does the same
+// for the results already queued (up to maxBatch), so a burst, such as every
+// real coming up at start, costs one reconcile rather than one per result.
+// It reports whether any result changed state (the table must be applied).
+func (d *Daemon) result(res result) bool {
+	changed := false
+	for n := 0; ; n++ {
+		delete(d.inflight, res.id)
+		if evs := d.eng.Result(time.Now(), res.id, res.r); len(evs) > 0 {
+			d.handle(evs)
+			changed = true
+		}
+		if n+1 >= maxBatch {
+			return changed
+		}
+		select {
+		case res = <-d.results:
+		default:
+			return changed
 		}
 	}
 }
@@ -433,6 +461,17 @@ func (d *Daemon) reload() {
 		d.log.Error("Reload failed: keeping the running configuration")
 		return
 	}
+	if msgs := planeErrors(cfg, d.o.DataPlane); len(msgs) > 0 {
+		for _, m := range msgs {
+			d.log.Errorf("Error reading config: %s", m)
+		}
+		d.log.Error("Reload failed: keeping the running configuration")
+		return
+	}
+	if cfg.Backend != d.cfg.Backend {
+		d.log.Warnf("backend: the change from %s to %s takes effect at the next start", d.cfg.Backend, cfg.Backend)
+		cfg.Backend = d.cfg.Backend
+	}
 	for _, w := range cfg.Warnings {
 		d.log.Warn(w)
 	}
@@ -479,14 +518,21 @@ func (d *Daemon) handle(evs []Event) {
 	}
 }
 
-// virtual finds the configured virtual with ID id.
+// virtual finds the configured virtual with ID id (the first, if several
+// have it). The index is rebuilt when the config changes: apply looks up
+// every virtual on each state change.
 func (d *Daemon) virtual(id string) *config.Virtual {
-	for i := range d.cfg.Virtuals {
-		if d.cfg.Virtuals[i].ID() == id {
-			return &d.cfg.Virtuals[i]
+	if d.byIDOf != d.cfg {
+		d.byID = make(map[string]*config.Virtual, len(d.cfg.Virtuals))
+		for i := range d.cfg.Virtuals {
+			v := &d.cfg.Virtuals[i]
+			if _, dup := d.byID[v.ID()]; !dup {
+				d.byID[v.ID()] = v
+			}
 		}
+		d.byIDOf = d.cfg
 	}
-	return nil
+	return d.byID[id]
 }
 
 // serviceKey is the IPVS key of a configured virtual.

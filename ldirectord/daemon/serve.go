@@ -5,6 +5,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,13 +17,16 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/hasuite/hasuite/internal/kernel"
 	"github.com/hasuite/hasuite/internal/logging"
+	"github.com/hasuite/hasuite/ldirectord/config"
 	"github.com/hasuite/hasuite/ldirectord/lvs"
 )
 
 // ServeOptions are Serve's dependencies.
 type ServeOptions struct {
-	IPVS           lvs.Backend // kernel.NewIPVS() in production
+	IPVS           lvs.Backend // OpenDataPlane's in production
+	DataPlane      string      // its name: PlaneIPVS or PlaneNFTables
 	Stdout, Stderr io.Writer   // nil: the process's
 }
 
@@ -64,6 +68,13 @@ func Serve(inv Invocation, so ServeOptions) error {
 			return
 		}
 	}()
+	// The data plane must answer before the pid file says we run; a kernel
+	// without IPVS is a start failure, not a daemon that fails every change.
+	if _, err := so.IPVS.Services(); err != nil {
+		err = dataPlaneError(err)
+		log.Error(err)
+		return err
+	}
 	if inv.PidFile != "" {
 		if err := writePidFile(inv.PidFile); err != nil {
 			return err
@@ -76,11 +87,48 @@ func Serve(inv Invocation, so ServeOptions) error {
 		log.Warn(w)
 	}
 
-	d := New(Options{ConfigPath: inv.ConfigPath, Config: inv.Config, IPVS: so.IPVS, Log: log})
+	if so.DataPlane == PlaneNFTables {
+		log.Infof("Data plane: nftables (table inet %s)", kernel.NFTTable)
+	}
+	d := New(Options{ConfigPath: inv.ConfigPath, Config: inv.Config, IPVS: so.IPVS, DataPlane: so.DataPlane, Log: log})
 	err = d.Run(ctx, reloads)
 	log.Infof("Linux Director Daemon terminated on signal: %s", sigName)
 	return err
 }
+
+// CheckDataPlane opens the data plane cfg asks for and reads its table
+// once: the start-up check of Env.CheckDataPlane. On a kernel without IPVS
+// (and backend ipvs, the default) it fails with kernel.ErrNoIPVS.
+func CheckDataPlane(cfg *config.Config) error {
+	dp, _, err := OpenDataPlane(cfg)
+	if err != nil {
+		return err
+	}
+	defer dp.Close()
+	_, err = dp.Services()
+	return err
+}
+
+// dataPlaneError explains why the data plane cannot be used at start,
+// naming the fix; it wraps err.
+func dataPlaneError(err error) error {
+	switch {
+	case errors.Is(err, kernel.ErrNoIPVS):
+		return noIPVSError{err}
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("%w: ldirectord needs root (CAP_NET_ADMIN); nothing was changed", err)
+	}
+	return fmt.Errorf("%w; nothing was changed", err)
+}
+
+// noIPVSError is the start failure on a kernel without IPVS.
+type noIPVSError struct{ err error }
+
+func (e noIPVSError) Error() string {
+	return `IPVS is not available in this kernel (load the ip_vs module: "modprobe ip_vs"); nothing was changed`
+}
+
+func (e noIPVSError) Unwrap() error { return e.err }
 
 func unixSigName(s os.Signal) string {
 	switch s {

@@ -391,6 +391,7 @@ func checkKeyOf(v *config.Virtual, r *config.Real) checkKey {
 		Database:     v.Database,
 		Secret:       v.Secret,
 		CheckCommand: v.CheckCommand,
+		TLS:          check.TLSOptions{Verify: v.TLSVerify, CAFile: v.TLSCAFile},
 	}
 	if v.CheckType == config.CheckExternal || v.CheckType == config.CheckExternalPerl {
 		t.Virtual, t.FWMark = virtualAddrPort(v), v.FWMark
