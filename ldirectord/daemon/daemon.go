@@ -115,11 +115,13 @@ type Daemon struct {
 	checks   sync.WaitGroup
 	sem      chan struct{}
 	hooks    sync.WaitGroup
-	cfgStamp fileStamp
-	downAt   map[string]time.Time       // reminder state: "V|R" → last alert
-	fbOn     map[string]bool            // fallbackcommand state per virtual ID
-	byID     map[string]*config.Virtual // virtual's index of cfg's virtuals
-	byIDOf   *config.Config
+	// lastShell is closed when the last shell command queued has run.
+	lastShell chan struct{}
+	cfgStamp  fileStamp
+	downAt    map[string]time.Time       // reminder state: "V|R" → last alert
+	fbOn      map[string]bool            // fallbackcommand state per virtual ID
+	byID      map[string]*config.Virtual // virtual's index of cfg's virtuals
+	byIDOf    *config.Config
 }
 
 type adoptKey struct {

@@ -191,13 +191,21 @@ func (d *Daemon) fallbackCommand(v *config.Virtual, arg string) {
 	d.runShell(cmdline)
 }
 
-// runShell runs cmdline with the shell in the background, logging failures
-// as classic "system(cmd) failed".
+// runShell runs cmdline with the shell in the background, after the
+// commands run before it have finished (a fallbackcommand "stop" never
+// overtakes its "start"), logging failures as classic "system(cmd)
+// failed". It is called from the daemon's loop only.
 func (d *Daemon) runShell(cmdline string) {
 	d.log.Infof("Running: %s", cmdline)
 	d.hooks.Add(1)
+	prev, done := d.lastShell, make(chan struct{})
+	d.lastShell = done
 	go func() {
 		defer d.hooks.Done()
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
 		defer cancel()
 		if err := proc.Command(ctx, d.o.Shell, "-c", cmdline).Run(); err != nil {

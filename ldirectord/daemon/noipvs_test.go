@@ -18,7 +18,7 @@ import (
 	"github.com/hasuite/hasuite/ldirectord/config"
 )
 
-const noIPVSMsg = `IPVS is not available in this kernel (load the ip_vs module: "modprobe ip_vs"); nothing was changed`
+const noIPVSMsg = `IPVS is not available in this kernel (load the ip_vs module: "modprobe ip_vs", or set backend = nftables or auto); nothing was changed`
 
 func TestCLINoIPVS(t *testing.T) {
 	c := newCLI(t)

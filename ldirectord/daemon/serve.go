@@ -125,7 +125,7 @@ func dataPlaneError(err error) error {
 type noIPVSError struct{ err error }
 
 func (e noIPVSError) Error() string {
-	return `IPVS is not available in this kernel (load the ip_vs module: "modprobe ip_vs"); nothing was changed`
+	return `IPVS is not available in this kernel (load the ip_vs module: "modprobe ip_vs", or set backend = nftables or auto); nothing was changed`
 }
 
 func (e noIPVSError) Unwrap() error { return e.err }
