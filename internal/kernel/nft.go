@@ -199,8 +199,18 @@ func (n *NFTables) write(k ServiceKey, old *tableService) error {
 	vs := &nftables.Chain{Name: vsName(k), Table: nftTable}
 	vmap := &nftables.Set{Table: nftTable, Name: vsName(k), IsMap: true,
 		KeyType: nftables.TypeInteger, DataType: nftables.TypeVerdict}
+	last := false
+	if now == nil {
+		// Another ldirectord (another config file) may have added
+		// services since this one read the table: ask the kernel.
+		others, err := n.otherServices(k)
+		if err != nil {
+			return err
+		}
+		last = !others
+	}
 	switch {
-	case now == nil && len(n.table.svcs) == 0:
+	case last:
 		c.DelTable(nftTable) // the last service: the table goes
 	case now == nil:
 		if err := n.delDispatch(k); err != nil {
@@ -265,6 +275,21 @@ func (n *NFTables) write(k ServiceKey, old *tableService) error {
 	return c.Flush()
 }
 
+// otherServices reports whether the kernel's table holds a service other
+// than k (a vs_ chain of another name).
+func (n *NFTables) otherServices(k ServiceKey) (bool, error) {
+	chains, err := n.conn.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return false, err
+	}
+	for _, ch := range chains {
+		if ch.Table.Name == NFTTable && strings.HasPrefix(ch.Name, "vs_") && ch.Name != vsName(k) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // delReal queues the removal of a real server's chain (after the map that
 // jumps to it was flushed in the same transaction).
 func (n *NFTables) delReal(k ServiceKey, d Dest) {
@@ -304,13 +329,28 @@ func (n *NFTables) open() error {
 		}
 		n.conn = c
 	}
-	t, err := readNFT(n.conn)
+	// The read is one dump of the chains, then one of each chain's rules:
+	// a chain another process deletes in between reads as empty. Read
+	// again (a broken chain stays empty and fails every time).
+	var t ipvsTable
+	var err error
+	for try := 0; try < nftReadTries; try++ {
+		if t, err = readNFT(n.conn); !errors.Is(err, errNFTNoComment) {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("reading nftables table inet %s: %w", NFTTable, err)
 	}
 	n.table, n.loaded = t, true
 	return nil
 }
+
+// nftReadTries bounds open's reads of a table that changes under it.
+const nftReadTries = 5
+
+// errNFTNoComment: a chain of the table has no commented rule.
+var errNFTNoComment = errors.New("has no comment")
 
 // readNFT rebuilds the model from the comments in the table.
 func readNFT(c *nftables.Conn) (ipvsTable, error) {
@@ -378,7 +418,7 @@ func chainComment(c *nftables.Conn, ch *nftables.Chain) (string, error) {
 			return s, nil
 		}
 	}
-	return "", fmt.Errorf("chain %s has no comment", ch.Name)
+	return "", fmt.Errorf("chain %s %w", ch.Name, errNFTNoComment)
 }
 
 func comment(s string) []byte { return userdata.AppendString(nil, userdata.TypeComment, s) }

@@ -298,3 +298,38 @@ func TestNFTablesTable(t *testing.T) {
 		t.Errorf("the deleted IPv6 real is still in the table:\n%s", out)
 	}
 }
+
+// TestNFTablesTwoInstances: two daemons (two config files) share the
+// table; one removing its last service leaves the other's in place, and
+// the table goes with the last service of all.
+func TestNFTablesTwoInstances(t *testing.T) {
+	netns.RequireRoot(t)
+	h := netns.NewLab(t).AddHost("d", "10.77.0.1/24")
+	a, b := NewNFTables(), NewNFTables()
+	defer a.Close()
+	defer b.Close()
+	svc := func(last byte) Service {
+		return Service{ServiceKey: ServiceKey{Proto: TCP, Addr: netip.AddrFrom4([4]byte{10, 0, 0, last}), Port: 80}, Scheduler: "wrr"}
+	}
+	h.Do(t, func() error {
+		if _, err := a.Services(); err != nil { // a reads the table while it is empty
+			return err
+		}
+		if err := b.NewService(svc(2)); err != nil {
+			return err
+		}
+		if err := a.NewService(svc(1)); err != nil {
+			return err
+		}
+		return a.DelService(svc(1).ServiceKey)
+	})
+	var got []Service
+	h.Do(t, func() error { var err error; got, err = NewNFTables().Services(); return err })
+	if len(got) != 1 || got[0].ServiceKey != svc(2).ServiceKey {
+		t.Fatalf("after one instance removed its only service the table holds %v, want the other's %s", got, svc(2).ServiceKey)
+	}
+	h.Do(t, func() error { return b.DelService(svc(2).ServiceKey) })
+	if out := h.Run(t, "nft", "list", "tables"); strings.Contains(out, NFTTable) {
+		t.Errorf("nft list tables after the last service of all went:\n%s", out)
+	}
+}
