@@ -430,6 +430,37 @@ func TestStandbyAndTakeover(t *testing.T) {
 	}
 }
 
+// TestCrossingStandbyRequests: both nodes ask at once (as ipfail on both
+// sides may); one request goes first instead of both timing out.
+func TestCrossingStandbyRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		holdA, holdB string // the requests
+		wantA, wantB string // holders after
+		yielder      string
+	}{
+		{"the one giving nothing yields", "all", "foreign", "nodeb", "nodeb", "nodeb"},
+		{"the one giving nothing yields, either side", "foreign", "all", "nodea", "nodea", "nodea"},
+		{"both give: the first name goes first", "all", "all", "nodeb", "nodeb", "nodeb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPair(t, config.Off)
+			startBoth(p)
+			for _, x := range []struct {
+				n    *node
+				hold string
+			}{{p.a, tc.holdA}, {p.b, tc.holdB}} {
+				m := wire.New("ask_resources").Add("rsc_hold", x.hold).Add("info", "me")
+				p.inbox = append(p.inbox, delivery{p.other(x.n), m.Clone()})
+				p.handle(x.n, x.n.rm.Receive(p.now, m, true))
+			}
+			p.settle()
+			p.wantLog(tc.yielder + ": standby requests crossed")
+			p.wantHolders(tc.wantA, tc.wantB)
+		})
+	}
+}
+
 func TestStandbyTimesOutWithoutReply(t *testing.T) {
 	p := newPair(t, config.Off)
 	startBoth(p)

@@ -46,6 +46,11 @@ func (r *RM) askResources(now time.Time, msg *wire.Message, self bool, out *acti
 	if self {
 		from = r.cfg.Local
 	}
+	if r.standby == standbyMe && !self && info == infoMe && r.yieldStandby(set) {
+		out.log(membership.Info, "standby requests crossed: %s's [%s] goes first, ours [%s] is withdrawn",
+			from, set, r.standbySet)
+		r.standby, r.standbyDeadline, r.peerStable = standbyNot, time.Time{}, true
+	}
 	if !r.standbyDeadline.IsZero() && now.Before(r.standbyDeadline) && info == infoMe {
 		left := (r.standbyDeadline.Sub(now) + time.Second - 1) / time.Second
 		out.log(membership.Warn, "Standby in progress- new request from %s ignored [%d seconds left]", from, left)
@@ -113,6 +118,20 @@ func (r *RM) askResources(now time.Time, msg *wire.Message, self bool, out *acti
 	if ignored {
 		out.log(membership.Error, "Ignored standby message '%s' from %s in state %d", info, from, orig)
 	}
+}
+
+// yieldStandby decides crossing standby requests (each node asked while
+// the other's request was on the wire) the same way on both nodes, where
+// classic ignored both until they timed out: a request that gives up
+// nothing yields to one that gives up something, else the node whose name
+// sorts first goes first. peerSet is the peer's request, from its side.
+func (r *RM) yieldStandby(peerSet Hold) bool {
+	oursGives := r.hold&r.standbySet != 0
+	theirsGives := r.peerHold&peerSet != 0
+	if oursGives != theirsGives {
+		return !oursGives
+	}
+	return r.cfg.Local > r.peer
 }
 
 // groupsOf returns the groups of set as seen from here.
