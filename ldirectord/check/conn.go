@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -73,16 +74,24 @@ func bind(ctx context.Context, c interface {
 }
 
 // receiveRE compiles the receive expression; nil for an empty one.
+// Compiled expressions are kept: a config has few, and they are used on
+// every check.
 func receiveRE(receive string) (*regexp.Regexp, error) {
 	if receive == "" {
 		return nil, nil
+	}
+	if re, ok := receiveREs.Load(receive); ok {
+		return re.(*regexp.Regexp), nil
 	}
 	re, err := regexp.Compile(receive)
 	if err != nil {
 		return nil, fmt.Errorf("receive %q: %w", receive, err)
 	}
+	receiveREs.Store(receive, re)
 	return re, nil
 }
+
+var receiveREs sync.Map // receive → *regexp.Regexp
 
 // lineConn is a connection read line by line.
 type lineConn struct {

@@ -92,7 +92,13 @@ func (h HTTP) check(ctx context.Context, t Target) error {
 			req.Host = t.VirtualHost
 		}
 	}
-	resp, err := client.Do(req)
+	var resp *http.Response
+	if req.URL.Scheme == "http" && h.Service != "http_proxy" {
+		resp, err = direct(ctx, req) // nil, nil: a redirect for the client
+	}
+	if resp == nil && err == nil {
+		resp, err = client.Do(req)
+	}
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {

@@ -108,6 +108,8 @@ type Daemon struct {
 	cfg      *config.Config
 	eng      Engine
 	rec      *lvs.Reconciler
+	applied  []lvs.Virtual // the desired table of the last apply
+	dirty    bool          // the last apply failed somewhere: resync fully
 	status   config.Status
 	adopted  map[adoptKey]kernel.Dest
 	inflight map[uint64]bool
@@ -206,7 +208,7 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 			d.runDue(checkCtx, now)
 		case res := <-d.results:
 			if d.result(res) {
-				d.apply()
+				d.applyChanges()
 			}
 		case now := <-tick.C:
 			if d.configChanged() && d.cfg.AutoReload {
@@ -398,11 +400,36 @@ func (d *Daemon) unadopt(ev Event) {
 	}
 }
 
-// apply reconciles IPVS with the desired table, logs each change and runs
-// fallbackcommand on a change between no live real and some.
+// apply reconciles IPVS with the whole desired table (start, reload),
+// logs each change and runs fallbackcommand on a change between no live
+// real and some.
 func (d *Daemon) apply() {
 	want := d.desired()
-	d.logOps(d.rec.Apply(want), "start")
+	res := d.rec.Apply(want)
+	d.logOps(res, "start")
+	d.applied, d.dirty = want, len(res.Errs) > 0
+	d.fallbackCommands(want)
+}
+
+// applyChanges makes only the changes between the last desired table and
+// the current one (a state change): entries an operator changed by hand
+// stay until their own next change, as classic (spec §4.6). After a failed
+// change it resyncs the whole table instead, so the change is retried.
+func (d *Daemon) applyChanges() {
+	if d.dirty {
+		d.apply()
+		return
+	}
+	want := d.desired()
+	res := d.rec.ApplyDiff(d.applied, want)
+	d.logOps(res, "start")
+	d.applied, d.dirty = want, len(res.Errs) > 0
+	d.fallbackCommands(want)
+}
+
+// fallbackCommands runs fallbackcommand where want changes between no
+// live real and some.
+func (d *Daemon) fallbackCommands(want []lvs.Virtual) {
 	for _, v := range want {
 		key := v.Service.Canon().ServiceKey
 		cv := d.virtual(key.String())
@@ -445,7 +472,7 @@ func (d *Daemon) stop() {
 		}
 	}
 	if clean {
-		d.logOps(d.rec.Apply(keep), "stop")
+		d.logOps(d.rec.ApplyDiff(d.applied, keep), "stop")
 	}
 	d.hooks.Wait()
 }

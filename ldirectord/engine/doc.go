@@ -75,8 +75,11 @@
 //   - Reload (spec §8.9 fixed): checks whose identity is unchanged keep
 //     counters, last result, timer and any job in flight; reals of a
 //     virtual (same virtual ID, address, port and check) keep their state,
-//     with the new weight and thresholds. New reals start unchecked; removed
-//     ones vanish from Desired; results for removed jobs are ignored.
+//     with the new weight and thresholds. A real whose check changed gets
+//     a new check with fresh counters but stays up, if it was, until that
+//     check decides (no flap for editing a check). New reals start
+//     unchecked; removed ones vanish from Desired; results for removed jobs
+//     are ignored.
 //
 // Desired lists virtuals in config order, each with its reals in config
 // order and the fallback last. A real's port 0 becomes the virtual's port

@@ -155,6 +155,7 @@ type Engine struct {
 	jobs    map[uint64]*chk
 	lastID  uint64
 	pending []Event
+	queue   dueQueue // the scheduled checks, earliest next first
 }
 
 // virt is one virtual service and its reals.
@@ -204,6 +205,8 @@ type chk struct {
 	timeout    time.Duration // of checker
 	ctimeout   time.Duration // of connect
 	next       time.Time
+	order      int // index in Engine.checks
+	queued     int // index in Engine.queue; -1 when not in it
 	inflight   uint64
 	connects   int // combined: connects left before the next negotiate
 	fails, oks int
@@ -322,7 +325,10 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 				if inInitial && !realIn && !cfg.ReaddQuiescent {
 					m.present = false // someone deleted it; classic leaves it out
 				}
-				if key.ctype == config.CheckOff && ((realIn && w > 0) || oldUp[v.id][ap]) {
+				// Up before under another check (a reload changed it):
+				// it stays up until the new check decides, rather than
+				// leaving the table for a check round.
+				if key.ctype == config.CheckOff && realIn && w > 0 || oldUp[v.id][ap] {
 					m.state = Up
 				}
 			}
@@ -354,6 +360,7 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 		}
 	}
 	e.spread(now, fresh)
+	e.requeue()
 }
 
 // spread schedules new checks' first runs evenly over min(interval, StartSpread).
@@ -456,23 +463,17 @@ func (f failing) Check(context.Context, check.Target) check.Result { return chec
 
 // NextDue is when the earliest check not in flight is due; zero if none.
 func (e *Engine) NextDue() time.Time {
-	var t time.Time
-	for _, c := range e.checks {
-		if c.scheduled() && (t.IsZero() || c.next.Before(t)) {
-			t = c.next
-		}
+	if len(e.queue) == 0 {
+		return time.Time{}
 	}
-	return t
+	return e.queue[0].next
 }
 
 // Due returns the checks due at now, in config order, and marks them in
 // flight until their Result.
 func (e *Engine) Due(now time.Time) []Job {
 	var jobs []Job
-	for _, c := range e.checks {
-		if !c.scheduled() || c.next.After(now) {
-			continue
-		}
+	for _, c := range e.popDue(now) {
 		e.lastID++
 		c.inflight = e.lastID
 		e.jobs[e.lastID] = c

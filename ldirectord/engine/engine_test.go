@@ -527,13 +527,17 @@ func TestReloadKeepsState(t *testing.T) {
 	if d := e.NextDue(); !d.Equal(t0) {
 		t.Errorf("NextDue %v, want %v (new real, reload at t0)", d, t0)
 	}
-	// A changed check is a new check: state is not kept.
-	e.Reload(parse(t, "quiescent=yes", "virtual=10.0.0.1:80", "\treal=10.0.1.1:80 gate 7", "\tchecktype=ping"))
-	if st := e.Status(); len(st) != 1 || st[0].State != Unchecked {
+	// A changed check is a new check with fresh counters, but a real that
+	// was up stays up (in the table) until the new check decides.
+	e.Reload(parse(t, "quiescent=yes", "virtual=10.0.0.1:80", "\treal=10.0.1.1:80 gate 7", "\treal=10.0.1.2:80 gate", "\tchecktype=ping"))
+	if st := e.Status(); len(st) != 2 || st[0].State != Up || st[0].Failures != 0 || st[1].State != Unchecked {
 		t.Errorf("changed check type: %+v", st)
 	}
-	if diff := cmp.Diff([]string{"fallback on tcp:10.0.0.1:80"}, kinds(e.Events())); diff != "" {
-		t.Errorf("events (-want +got):\n%s", diff)
+	if ev := e.Events(); len(ev) != 0 {
+		t.Errorf("events: %v", kinds(ev))
+	}
+	if diff := cmp.Diff([]string{"tcp:10.0.0.1:80: 10.0.1.1:80/7 10.0.1.2:80/0"}, table(e)); diff != "" {
+		t.Errorf("table after changing the check (-want +got):\n%s", diff)
 	}
 }
 

@@ -24,6 +24,7 @@ func (e *Engine) Result(now time.Time, id uint64, r check.Result) []Event {
 	delete(e.jobs, id)
 	c.inflight = 0
 	c.next = now.Add(e.jitter(c.params.interval))
+	e.enqueue(c)
 	c.last, c.lastAt = r, now
 	if errors.Is(r.Err, check.ErrOff) {
 		return nil

@@ -1,0 +1,265 @@
+package ldcheck
+
+// lab_test.go: the namespace, the binaries, the real servers, the daemons.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hasuite/hasuite/test/netns"
+)
+
+// perlLdirectord is Debian's ldirectord 4.12.
+const perlLdirectord = "/usr/sbin/ldirectord"
+
+// blackHoleNet is local, but nftables drops every packet to it on input:
+// SYNs vanish, so checks of its addresses time out.
+const blackHoleNet = "127.2.0.0/16"
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// TestMain removes the binaries build made.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// build compiles ours, ldserver and the ipvsadm stand-in once per run.
+func build(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		out, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil {
+			buildErr = fmt.Errorf("go env GOMOD: %w", err)
+			return
+		}
+		root := filepath.Dir(strings.TrimSpace(string(out)))
+		if binDir, buildErr = os.MkdirTemp("", "hasuite-ldcheck-"); buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir+"/",
+			"./bench/ldcheck/ours", "./bench/ldcheck/ldserver", "./bench/ldcheck/ipvsadm")
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+// newHost makes a fresh namespace (loopback up, so all of 127.0.0.0/8 is
+// local) where blackHoleNet is black-holed.
+func newHost(t testing.TB) *netns.Host {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		netns.Skip(t, "needs nft (apt-get install nftables) to black-hole reals")
+	}
+	h := netns.NewLab(t).AddHost("ld", "10.200.0.1/24")
+	h.Run(t, "nft", "add", "table", "ip", "ldcheck")
+	h.Run(t, "nft", "add", "chain", "ip", "ldcheck", "in", "{ type filter hook input priority 0; }")
+	h.Run(t, "nft", "add", "rule", "ip", "ldcheck", "in", "ip", "daddr", blackHoleNet, "drop")
+	return h
+}
+
+// realServers is a running ldserver.
+type realServers struct {
+	cmd *exec.Cmd
+	in  io.Writer
+	out *bufio.Reader
+	mu  sync.Mutex
+}
+
+func startServers(t testing.TB, h *netns.Host) *realServers {
+	t.Helper()
+	cmd := h.Command(context.Background(), filepath.Join(build(t), "ldserver"))
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting ldserver: %v", err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
+	s := &realServers{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	if line, err := s.out.ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("ldserver did not start: %q %v", line, err)
+	}
+	return s
+}
+
+// do sends one command and returns the number after "ack".
+func (s *realServers) do(t testing.TB, format string, args ...any) int64 {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprintf(s.in, format+"\n", args...)
+	line, err := s.out.ReadString('\n')
+	var n int64
+	if err != nil {
+		t.Fatalf("ldserver: %v", err)
+	}
+	if _, err := fmt.Sscanf(line, "ack %d", &n); err != nil {
+		t.Fatalf("ldserver: %q", line)
+	}
+	return n
+}
+
+// fail makes addr answer 503 and returns when it started to.
+func (s *realServers) fail(t testing.TB, addr netip.Addr) time.Time {
+	return time.Unix(0, s.do(t, "fail %s", addr))
+}
+
+func (s *realServers) heal(t testing.TB, addr netip.Addr) { s.do(t, "heal %s", addr) }
+
+// requests returns every request answered so far.
+func (s *realServers) requests(t testing.TB) []Request {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "requests")
+	s.do(t, "dump %s", path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ParseRequests(b)
+}
+
+func (s *realServers) pid() int { return s.cmd.Process.Pid }
+
+// daemon is a running ldirectord of either implementation.
+type daemon struct {
+	cmd     *exec.Cmd
+	started time.Time
+	opsPath string
+	opsOff  int64 // how far next consumed the op log
+	ops     []Op
+}
+
+// startDaemon writes cfg to dir and starts impl on it in h ("start"
+// with supervised = yes: in the foreground). Ours records its IPVS
+// calls; Perl runs the ipvsadm stand-in, bind-mounted over
+// /usr/sbin/ipvsadm in the private mount namespace ip netns exec gives it.
+func startDaemon(t testing.TB, h *netns.Host, impl, dir, cfg string) *daemon {
+	t.Helper()
+	bin := build(t)
+	cfgPath := filepath.Join(dir, "ldcheck.cf")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{opsPath: filepath.Join(dir, "ops")}
+	var cmd *exec.Cmd
+	if impl == Ours {
+		cmd = h.Command(context.Background(), filepath.Join(bin, "ours"), cfgPath, "start")
+		cmd.Env = append(os.Environ(), "LDCHECK_OPS="+d.opsPath, "HASUITE_LDIRECTORD_RUNDIR="+dir)
+	} else {
+		cmd = h.Command(context.Background(), "sh", "-c", fmt.Sprintf(
+			"mount --bind %s /usr/sbin/ipvsadm && exec %s %s start",
+			filepath.Join(bin, "ipvsadm"), perlLdirectord, cfgPath))
+		cmd.Env = append(os.Environ(), "LDCHECK_OPS="+d.opsPath,
+			"LDCHECK_IPVSADM_STATE="+filepath.Join(dir, "ipvsadm.state"))
+	}
+	log, err := os.Create(filepath.Join(dir, "daemon.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", impl, err)
+	}
+	d.cmd, d.started = cmd, time.Now()
+	t.Cleanup(func() {
+		// Killed, not stopped: the run is over, and Perl may be deep in
+		// its start-up.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		log.Close()
+	})
+	return d
+}
+
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+// alive fails the test if the daemon exited.
+func (d *daemon) alive(t testing.TB, impl, dir string) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.Signal(0)); err != nil || d.cmd.ProcessState != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, "daemon.log"))
+		t.Fatalf("%s exited: %v\n%s", impl, err, tail(string(b), 3000))
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// next reads the ops appended since the last call (complete lines only)
+// and returns all ops so far.
+func (d *daemon) next(t testing.TB) []Op {
+	t.Helper()
+	f, err := os.Open(d.opsPath)
+	if os.IsNotExist(err) {
+		return d.ops
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.NewSectionReader(f, d.opsOff, 1<<40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := strings.LastIndexByte(string(b), '\n'); i >= 0 {
+		d.ops = append(d.ops, ParseOps(b[:i+1])...)
+		d.opsOff += int64(i + 1)
+	}
+	return d.ops
+}
+
+// waitOp waits up to limit for an op after since matching match; it
+// returns the first such op.
+func (d *daemon) waitOp(t testing.TB, since time.Time, limit time.Duration, match func(Op) bool) (Op, bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	seen := 0
+	for {
+		ops := d.next(t)
+		for _, op := range ops[seen:] {
+			if op.At.After(since) && match(op) {
+				return op, true
+			}
+		}
+		seen = len(ops)
+		if time.Now().After(deadline) {
+			return Op{}, false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,244 @@
+// ldcheck_test.go: BenchmarkLdcheck, hasuite's ldirectord and Perl
+// ldirectord 4.12 side by side (root only).
+
+package ldcheck
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hasuite/hasuite/test/netns"
+)
+
+var (
+	flagImpls      = flag.String("ldcheck.impl", "perl,ours", "implementations: perl, ours or both")
+	flagRuns       = flag.String("ldcheck.runs", "scale,detect", "runs: scale (a), detect (b) or both")
+	flagScales     = flag.String("ldcheck.scale", "10000/1000", "(a): reals/virtuals pairs, comma-separated")
+	flagWindow     = flag.Duration("ldcheck.window", 30*time.Second, "(a): the measured window")
+	flagSettle     = flag.Duration("ldcheck.settle", 5*time.Second, "(a): wait after every real is in the table, before the window")
+	flagCap        = flag.Duration("ldcheck.cap", 150*time.Second, "(a): longest run; the window starts by cap-window even if not every real is in the table")
+	flagBlackHoled = flag.String("ldcheck.blackholed", "0,500", "(b): black-holed reals beside the failing one, comma-separated")
+	flagRounds     = flag.Int("ldcheck.rounds", 5, "(b): failures per setting and implementation")
+	flagDetectCap  = flag.Duration("ldcheck.detectcap", 90*time.Second, "(b): longest wait for one detection")
+	flagMarkdown   = flag.String("ldcheck.markdown", "", "also write the tables as markdown to this file")
+)
+
+// Timing of the runs (seconds; Perl's timeouts are whole seconds).
+const (
+	scaleTimeout   = 2 // (a): checktimeout and negotiatetimeout
+	detectTimeout  = 1 // (b): checktimeout and negotiatetimeout
+	detectInterval = 1 // (b) and (a): checkinterval
+)
+
+// failingReal is the real of (b) that fails; it is the first real of the
+// config (Perl checks in config order).
+var failingReal = netip.MustParseAddr("127.3.0.1")
+
+// nthAddr is the n-th (0-based) address of base/16 that does not end in 0
+// or 255, e.g. nthAddr("127.1", 0) = 127.1.0.1.
+func nthAddr(base string, n int) string {
+	return fmt.Sprintf("%s.%d.%d", base, n/250, n%250+1)
+}
+
+// config renders an ldirectord.cf both implementations read alike:
+// virtuals[i] lists the real addresses of virtual i, all on port 80,
+// checked by an HTTP GET of / expecting "ok".
+func config(vipBase string, virtuals [][]string, timeout int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `# ldcheck benchmark
+checkinterval = %d
+checktimeout = %d
+negotiatetimeout = %d
+supervised = yes
+quiescent = no
+autoreload = no
+`, detectInterval, timeout, timeout)
+	for i, reals := range virtuals {
+		fmt.Fprintf(&b, "\nvirtual = %s:80\n", nthAddr(vipBase, i))
+		for _, r := range reals {
+			fmt.Fprintf(&b, "\treal = %s:80 gate\n", r)
+		}
+		b.WriteString("\tservice = http\n\tchecktype = negotiate\n\trequest = \"/\"\n\treceive = \"ok\"\n\tscheduler = wrr\n\tprotocol = tcp\n")
+	}
+	return b.String()
+}
+
+// BenchmarkLdcheck runs (a) and (b) for each implementation and prints
+// one table of each comparing them.
+func BenchmarkLdcheck(b *testing.B) {
+	netns.RequireRoot(b)
+	var impls []string
+	for _, f := range strings.Split(*flagImpls, ",") {
+		switch strings.TrimSpace(f) {
+		case "perl":
+			if _, err := os.Stat(perlLdirectord); err != nil {
+				netns.Skip(b, "needs Perl ldirectord 4.12 (apt-get install ldirectord) for its column; or run with -ldcheck.impl ours")
+			}
+			impls = append(impls, Perl)
+		case "ours":
+			impls = append(impls, Ours)
+		default:
+			b.Fatalf("-ldcheck.impl: unknown implementation %q (want perl or ours)", f)
+		}
+	}
+	build(b)
+	var scale []ScaleRow
+	var detect []DetectRow
+	runs := *flagRuns
+	if strings.Contains(runs, "scale") {
+		scales, err := ParseScales(*flagScales)
+		if err != nil {
+			b.Fatalf("-ldcheck.scale: %v", err)
+		}
+		for _, sc := range scales {
+			for _, impl := range impls {
+				b.Run(fmt.Sprintf("scale-%d/%s", sc.Reals, implName(impl)), func(b *testing.B) {
+					r := scaleRun(b, impl, sc)
+					scale = append(scale, r)
+					b.ReportMetric(100*r.CPU, "cpu-%")
+					b.ReportMetric(Median(r.Intervals.Gaps).Seconds(), "interval-s")
+				})
+			}
+		}
+	}
+	if strings.Contains(runs, "detect") {
+		for _, f := range strings.Split(*flagBlackHoled, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 0 || n > 60000 {
+				b.Fatalf("-ldcheck.blackholed: bad count %q", f)
+			}
+			for _, impl := range impls {
+				b.Run(fmt.Sprintf("detect-bh%d/%s", n, implName(impl)), func(b *testing.B) {
+					r := detectRun(b, impl, n)
+					detect = append(detect, r)
+					b.ReportMetric(Median(r.Latencies).Seconds(), "detect-s")
+				})
+			}
+		}
+	}
+	md := Markdown(scale, detect)
+	fmt.Printf("\nldirectord health checking (%s, %d cores):\n\n%s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), md)
+	if *flagMarkdown != "" {
+		if err := os.WriteFile(*flagMarkdown, []byte(md), 0o644); err != nil {
+			b.Errorf("writing the markdown table: %v", err)
+		}
+	}
+}
+
+func implName(impl string) string {
+	if impl == Perl {
+		return "perl"
+	}
+	return "ours"
+}
+
+// scaleRun is (a): reals spread over virtuals, all healthy; once they are
+// all in the table (or by cap-window), measure a window.
+func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
+	nr, nv := sc.Reals, sc.Virtuals
+	virtuals := make([][]string, nv)
+	for i := range nr {
+		virtuals[i%nv] = append(virtuals[i%nv], nthAddr("127.1", i))
+	}
+	h := newHost(b)
+	srv := startServers(b, h)
+	dir := b.TempDir()
+	d := startDaemon(b, h, impl, dir, config("10.1", virtuals, scaleTimeout))
+
+	latest := d.started.Add(*flagCap - *flagWindow)
+	for time.Now().Before(latest) {
+		d.alive(b, impl, dir)
+		if len(Live(d.next(b), time.Now())) >= nr {
+			time.Sleep(min(*flagSettle, time.Until(latest)))
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	d.alive(b, impl, dir)
+	w0 := time.Now()
+	cpu0, err1 := CPUTime(d.pid())
+	scpu0, err2 := CPUTime(srv.pid())
+	time.Sleep(*flagWindow)
+	cpu1, err3 := CPUTime(d.pid())
+	scpu1, err4 := CPUTime(srv.pid())
+	w1 := time.Now()
+	rss, hwm, err5 := Memory(d.pid())
+	load, _ := os.ReadFile("/proc/loadavg")
+	for _, err := range []error{err1, err2, err3, err4, err5} {
+		if err != nil {
+			b.Fatalf("reading /proc: %v", err)
+		}
+	}
+	d.alive(b, impl, dir)
+	ops := d.next(b)
+	changes, lists := Changes(ops)
+	window := w1.Sub(w0)
+	r := ScaleRow{
+		Impl: impl, Reals: nr, Virtuals: nv,
+		Window: window, WindowAt: w0.Sub(d.started),
+		UpAtWindow: len(Live(ops, w0)), UpAtEnd: len(Live(ops, w1)),
+		Intervals: Measure(srv.requests(b), w0, w1),
+		CPU:       float64(cpu1-cpu0) / float64(window), ServerCPU: float64(scpu1-scpu0) / float64(window),
+		RSSKiB: rss, HWMKiB: hwm, Changes: changes, Listing: lists,
+		Touched: Touched(ops), Load: strings.Join(strings.Fields(string(load))[:3], " "),
+	}
+	b.Logf("%s: %d/%d reals in the table, %d checks in %v, interval median %v p95 %v, CPU %.0f%%, RSS %d KiB",
+		impl, r.UpAtEnd, nr, r.Intervals.Requests, window.Round(time.Millisecond),
+		Median(r.Intervals.Gaps), Quantile(r.Intervals.Gaps, 0.95), 100*r.CPU, rss)
+	return r
+}
+
+// detectRun is (b): the failing real (first in the config) and n
+// black-holed reals in virtuals of 10; rounds of failing it at a random
+// phase and timing its removal.
+func detectRun(b *testing.B, impl string, n int) DetectRow {
+	virtuals := [][]string{{failingReal.String()}}
+	for i := range n {
+		if i%10 == 0 {
+			virtuals = append(virtuals, nil)
+		}
+		virtuals[len(virtuals)-1] = append(virtuals[len(virtuals)-1], nthAddr("127.2", i))
+	}
+	h := newHost(b)
+	srv := startServers(b, h)
+	dir := b.TempDir()
+	d := startDaemon(b, h, impl, dir, config("10.2", virtuals, detectTimeout))
+	row := DetectRow{Impl: impl, BlackHoled: n, Target: (detectInterval + detectTimeout) * time.Second}
+	limit := *flagDetectCap
+	added, ok := d.waitOp(b, d.started, limit, func(op Op) bool { return op.Adds(failingReal) })
+	if !ok {
+		d.alive(b, impl, dir)
+		b.Logf("%s never added %s within %v", impl, failingReal, limit)
+		row.Missed = limit
+		return row
+	}
+	for round := 1; round <= *flagRounds; round++ {
+		// A random phase of the check interval, after the real is back.
+		time.Sleep(time.Until(added.At.Add(time.Second + rand.N(time.Duration(detectInterval)*time.Second))))
+		failed := srv.fail(b, failingReal)
+		removed, ok := d.waitOp(b, failed, limit, func(op Op) bool { return op.Removes(failingReal) })
+		if !ok {
+			d.alive(b, impl, dir)
+			b.Logf("%s, %d black-holed: round %d: %s not removed within %v", impl, n, round, failingReal, limit)
+			row.Missed = limit
+			break
+		}
+		lat := removed.At.Sub(failed)
+		row.Latencies = append(row.Latencies, lat)
+		b.Logf("%s, %d black-holed: round %d: removed after %v", impl, n, round, lat.Round(time.Millisecond))
+		srv.heal(b, failingReal)
+		if added, ok = d.waitOp(b, removed.At, limit, func(op Op) bool { return op.Adds(failingReal) }); !ok {
+			b.Logf("%s, %d black-holed: %s not re-added within %v", impl, n, failingReal, limit)
+			break
+		}
+	}
+	return row
+}
