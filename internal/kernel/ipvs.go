@@ -213,29 +213,37 @@ func Table(v IPVS) ([]VirtualService, error) {
 	return out, nil
 }
 
-// NewIPVS returns the real IPVS: one generic netlink socket, opened on first
-// use in the network namespace of the calling thread and kept until Close. A
-// kernel without IPVS makes every call fail with ErrNoIPVS (and the next
-// call tries again).
+// NewIPVS returns the real IPVS: a generic netlink socket (and one more for
+// Batch), opened on first use in the network namespace of the calling
+// thread and kept until Close. A kernel without IPVS makes every call fail
+// with ErrNoIPVS (and the next call tries again).
 func NewIPVS() *NetlinkIPVS { return &NetlinkIPVS{} }
 
 // NetlinkIPVS is the IPVS of NewIPVS.
 type NetlinkIPVS struct {
-	mu sync.Mutex
-	c  ipvs.Client
+	mu    sync.Mutex
+	c     ipvs.Client
+	batch *batchSocket
 }
 
-var _ IPVS = (*NetlinkIPVS)(nil)
+var (
+	_ IPVS    = (*NetlinkIPVS)(nil)
+	_ Batcher = (*NetlinkIPVS)(nil)
+)
 
-// Close closes the socket.
+// Close closes the sockets.
 func (n *NetlinkIPVS) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.c == nil {
-		return nil
+	var err error
+	if n.batch != nil {
+		err = n.batch.close()
+		n.batch = nil
 	}
-	err := n.c.(io.Closer).Close()
-	n.c = nil
+	if n.c != nil {
+		err = errors.Join(err, n.c.(io.Closer).Close())
+		n.c = nil
+	}
 	return err
 }
 

@@ -109,24 +109,15 @@ func (r Result) Err() error { return errors.Join(r.Errs...) }
 // concurrent use.
 type Reconciler struct {
 	b     Backend
-	log   logrus.FieldLogger
+	log   logrus.FieldLogger // nil: no logging
 	owned map[kernel.ServiceKey]bool
 }
 
-// New returns a Reconciler that owns no virtual service yet.
+// New returns a Reconciler that owns no virtual service yet. It logs each
+// change to log; nil logs nothing (the caller logs Result.Ops).
 func New(b Backend, log logrus.FieldLogger) *Reconciler {
-	if log == nil {
-		l := logrus.New()
-		l.Out = discard{}
-		l.Level = logrus.PanicLevel
-		log = l
-	}
 	return &Reconciler{b: b, log: log, owned: map[kernel.ServiceKey]bool{}}
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // Owned reports whether svc is one of ours (desired by the last Apply, or
 // by an earlier one and not yet deleted).
@@ -139,34 +130,22 @@ func (r *Reconciler) Owned(svc kernel.ServiceKey) bool { return r.owned[svc.Cano
 // One failing change does not stop the others. An empty desired state
 // deletes every service we own (cleanstop).
 //
+// The changes are made in that order, but together where no decision waits
+// on one (kernel.ApplyChanges: many per system call when the backend is a
+// kernel.Batcher): only an added service's result is needed before its real
+// servers are decided.
+//
 // Real ports follow ipvsadm: for an address service with gate or ipip the
 // real port is the virtual port (see MappedPort), in what is compared and in
 // what is sent, so a config giving another port never flaps. A real read back
 // with ForwardLocal (what kernels before 2.6.37 report for a local address)
 // matches any desired method.
 func (r *Reconciler) Apply(desired []Virtual) Result {
-	var res Result
-	fail := func(err error) { res.Errs = append(res.Errs, err) }
-	do := func(op Op, err error) bool {
-		op.Err = err
-		res.Ops = append(res.Ops, op)
-		entry := r.log.WithField("vip", op.Service.ServiceKey.String())
-		if op.Action >= AddReal && op.Action <= DelReal {
-			entry = entry.WithField("real", op.Real.String())
-		}
-		if err != nil {
-			fail(err)
-			entry.WithError(err).Warnf("IPVS: %s failed", op)
-			return false
-		}
-		entry.Infof("IPVS: %s", op)
-		return true
-	}
-
+	a := &applying{r: r}
 	have, err := r.b.Services()
 	if err != nil {
-		fail(err)
-		return res
+		a.fail(err)
+		return a.res
 	}
 	actual := make(map[kernel.ServiceKey]kernel.Service, len(have))
 	for _, s := range have {
@@ -178,7 +157,7 @@ func (r *Reconciler) Apply(desired []Virtual) Result {
 		svc := v.Service.Canon()
 		key := svc.ServiceKey
 		if wanted[key] {
-			fail(fmt.Errorf("virtual service %s: desired twice", key))
+			a.fail(fmt.Errorf("virtual service %s: desired twice", key))
 			continue
 		}
 		wanted[key] = true
@@ -186,30 +165,35 @@ func (r *Reconciler) Apply(desired []Virtual) Result {
 
 		var current []kernel.Dest
 		if cur, ok := actual[key]; !ok {
-			if !do(Op{Action: AddService, Service: svc}, r.b.NewService(svc)) {
+			added := false
+			a.queue(Op{Action: AddService, Service: svc}, func(ok bool) { added = ok })
+			if a.flush(); !added {
 				continue
 			}
 		} else {
 			if cur != svc {
 				// A failed edit leaves the old settings; the reals still
 				// get reconciled (a quiesce must not wait on a scheduler).
-				do(Op{Action: EditService, Service: svc}, r.b.UpdateService(svc))
+				a.queue(Op{Action: EditService, Service: svc}, nil)
 			}
 			if current, err = r.b.Dests(key); err != nil {
-				fail(err)
+				a.fail(err)
 				continue
 			}
 		}
-		r.applyReals(svc, v.Reals, current, do, fail)
+		a.reals(svc, v.Reals, current)
 	}
 
 	for _, s := range have {
 		if r.owned[s.ServiceKey] && !wanted[s.ServiceKey] {
-			if do(Op{Action: DelService, Service: s}, r.b.DelService(s.ServiceKey)) {
-				delete(r.owned, s.ServiceKey)
-			}
+			a.queue(Op{Action: DelService, Service: s}, func(ok bool) {
+				if ok {
+					delete(r.owned, s.ServiceKey)
+				}
+			})
 		}
 	}
+	a.flush()
 	for key := range r.owned {
 		if !wanted[key] {
 			if _, ok := actual[key]; !ok {
@@ -217,7 +201,84 @@ func (r *Reconciler) Apply(desired []Virtual) Result {
 			}
 		}
 	}
-	return res
+	return a.res
+}
+
+// applying is one Apply: its result and the changes decided but not yet
+// made.
+type applying struct {
+	r       *Reconciler
+	res     Result
+	ops     []Op
+	changes []kernel.Change
+	done    []func(ok bool)
+}
+
+// queue decides op; done, if not nil, learns at the next flush whether it
+// succeeded.
+func (a *applying) queue(op Op, done func(ok bool)) {
+	c := kernel.Change{Service: op.Service, Dest: op.Real}
+	switch op.Action {
+	case AddService:
+		c.Kind = kernel.ChangeNewService
+	case EditService:
+		c.Kind = kernel.ChangeUpdateService
+	case AddReal:
+		c.Kind = kernel.ChangeNewDest
+	case EditReal:
+		c.Kind = kernel.ChangeUpdateDest
+	case DelReal:
+		c.Kind = kernel.ChangeDelDest
+	case DelService:
+		c.Kind = kernel.ChangeDelService
+	}
+	a.ops = append(a.ops, op)
+	a.changes = append(a.changes, c)
+	a.done = append(a.done, done)
+}
+
+// flush makes the queued changes and records them.
+func (a *applying) flush() {
+	if len(a.changes) == 0 {
+		return
+	}
+	errs := kernel.ApplyChanges(a.r.b, a.changes)
+	for i, op := range a.ops {
+		ok := a.record(op, errs[i])
+		if a.done[i] != nil {
+			a.done[i](ok)
+		}
+	}
+	a.ops, a.changes, a.done = a.ops[:0], a.changes[:0], a.done[:0]
+}
+
+// fail records an error that is no change's, after the changes decided
+// before it.
+func (a *applying) fail(err error) {
+	a.flush()
+	a.res.Errs = append(a.res.Errs, err)
+}
+
+// record logs op, made with the outcome err, and adds it to the result.
+func (a *applying) record(op Op, err error) bool {
+	op.Err = err
+	a.res.Ops = append(a.res.Ops, op)
+	if err != nil {
+		a.res.Errs = append(a.res.Errs, err)
+	}
+	if a.r.log == nil {
+		return err == nil
+	}
+	entry := a.r.log.WithField("vip", op.Service.ServiceKey.String())
+	if op.Action >= AddReal && op.Action <= DelReal {
+		entry = entry.WithField("real", op.Real.String())
+	}
+	if err != nil {
+		entry.WithError(err).Warnf("IPVS: %s failed", op)
+		return false
+	}
+	entry.Infof("IPVS: %s", op)
+	return true
 }
 
 type destKey struct {
@@ -225,8 +286,8 @@ type destKey struct {
 	port uint16
 }
 
-// applyReals makes the real servers of svc match want.
-func (r *Reconciler) applyReals(svc kernel.Service, want, current []kernel.Dest, do func(Op, error) bool, fail func(error)) {
+// reals decides the changes that make the real servers of svc match want.
+func (a *applying) reals(svc kernel.Service, want, current []kernel.Dest) {
 	key := svc.ServiceKey
 	cur := make(map[destKey]kernel.Dest, len(current))
 	for _, d := range current {
@@ -239,12 +300,12 @@ func (r *Reconciler) applyReals(svc kernel.Service, want, current []kernel.Dest,
 		d.Port = MappedPort(key, d)
 		k := destKey{d.Addr.String(), d.Port}
 		if seen[k] {
-			fail(fmt.Errorf("real server %s of %s: desired twice", d, key))
+			a.fail(fmt.Errorf("real server %s of %s: desired twice", d, key))
 			continue
 		}
 		seen[k] = true
 		if _, ok := cur[k]; !ok {
-			do(Op{Action: AddReal, Service: svc, Real: d}, r.b.NewDest(key, d))
+			a.queue(Op{Action: AddReal, Service: svc, Real: d}, nil)
 		} else {
 			edits = append(edits, d)
 		}
@@ -252,12 +313,12 @@ func (r *Reconciler) applyReals(svc kernel.Service, want, current []kernel.Dest,
 	for _, d := range edits {
 		was := cur[destKey{d.Addr.String(), d.Port}]
 		if !sameReal(d, was) {
-			do(Op{Action: EditReal, Service: svc, Real: d, Was: was}, r.b.UpdateDest(key, d))
+			a.queue(Op{Action: EditReal, Service: svc, Real: d, Was: was}, nil)
 		}
 	}
 	for _, d := range current {
 		if !seen[destKey{d.Addr.String(), d.Port}] {
-			do(Op{Action: DelReal, Service: svc, Real: d}, r.b.DelDest(key, d))
+			a.queue(Op{Action: DelReal, Service: svc, Real: d}, nil)
 		}
 	}
 }

@@ -28,10 +28,11 @@ type GoTest struct {
 	// Env holds extra "NAME=value" variables; every HASUITE_* variable of
 	// the host is passed on as well.
 	Env []string
-	// Modules, Timeout and Mem are as in Job.
+	// Modules, Timeout, Mem and CPUs are as in Job.
 	Modules []string
 	Timeout time.Duration
 	Mem     int
+	CPUs    int
 }
 
 // noTests is what the testing package prints when -test.run matched nothing.
@@ -96,6 +97,7 @@ func RunTests(t *testing.T, gt GoTest) *Result {
 		Modules: gt.Modules,
 		Timeout: timeout,
 		Mem:     gt.Mem,
+		CPUs:    gt.CPUs,
 	}
 	res, err := k.Run(context.Background(), job)
 	if res != nil {

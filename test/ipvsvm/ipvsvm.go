@@ -152,6 +152,8 @@ type Job struct {
 	Timeout time.Duration
 	// Mem is the guest's memory in MiB; default DefaultMem.
 	Mem int
+	// CPUs is the number of virtual CPUs; default 1.
+	CPUs int
 }
 
 // Result is the outcome of a job.
@@ -182,6 +184,9 @@ func (k *Kernel) Run(ctx context.Context, job Job) (*Result, error) {
 	if job.WorkDir == "" {
 		job.WorkDir = "/"
 	}
+	if job.CPUs == 0 {
+		job.CPUs = 1
+	}
 	tmp, err := os.MkdirTemp("", "ipvsvm-")
 	if err != nil {
 		return nil, fmt.Errorf("ipvsvm: %w", err)
@@ -210,7 +215,7 @@ func (k *Kernel) Run(ctx context.Context, job Job) (*Result, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, job.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, k.Qemu, k.qemuArgs(initrd, dir, job.Mem)...)
+	cmd := exec.CommandContext(ctx, k.Qemu, k.qemuArgs(initrd, dir, job.Mem, job.CPUs)...)
 	cmd.WaitDelay = 2 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -261,15 +266,19 @@ func (k *Kernel) Run(ctx context.Context, job Job) (*Result, error) {
 // TCG with a 128 MiB translation cache, PVH boot of the ELF kernel, the
 // host's / read-only and the job directory read-write over virtio-9p,
 // isa-debug-exit to end at once.
-func (k *Kernel) qemuArgs(initrd, jobDir string, mem int) []string {
+func (k *Kernel) qemuArgs(initrd, jobDir string, mem, cpus int) []string {
 	return []string{
 		"-M", "microvm,pit=on,pic=on,rtc=on",
 		"-accel", "tcg,thread=multi,tb-size=128", "-cpu", "qemu64",
-		"-m", strconv.Itoa(mem), "-smp", "1",
+		"-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", k.Vmlinux, "-initrd", initrd,
 		// tsc_early_khz and lpj: microvm hangs calibrating the TSC without them.
-		"-append", "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic nokaslr mitigations=off audit=0 tsc_early_khz=" +
+		// tsc=reliable: TCG's TSC is the host's, but on a busy host the
+		// clocksource watchdog (or, with -smp 2, the sync check) marks it
+		// unstable and the guest falls back to jiffies, which lose ticks:
+		// the guest's clock then runs slow.
+		"-append", "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic nokaslr mitigations=off audit=0 tsc=reliable tsc_early_khz=" +
 			strconv.Itoa(hostTSCkHz()) + " lpj=8000000",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 		"-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
