@@ -2,7 +2,11 @@ package lvs
 
 // changes.go: applying only what changed between two desired states.
 
-import "github.com/hasuite/hasuite/internal/kernel"
+import (
+	"slices"
+
+	"github.com/hasuite/hasuite/internal/kernel"
+)
 
 // ApplyDiff applies only what changed from prev to next, two desired
 // states: services and real servers whose desired entry is the same in
@@ -11,7 +15,8 @@ import "github.com/hasuite/hasuite/internal/kernel"
 // entry's own next change, as classic ldirectord between reloads (spec
 // §4.6). New and changed entries are set, entries gone from next removed,
 // and virtual services new in next, or missing from the backend, are
-// applied whole. Apply is the full resync (start, reload).
+// applied whole; virtual services the same in both are not even read.
+// Apply is the full resync (start, reload).
 func (r *Reconciler) ApplyDiff(prev, next []Virtual) Result {
 	have, err := r.b.Services()
 	if err != nil {
@@ -26,11 +31,19 @@ func (r *Reconciler) ApplyDiff(prev, next []Virtual) Result {
 		before[v.Service.Canon().ServiceKey] = v
 	}
 	merged := make([]Virtual, 0, len(next))
+	untouched := map[kernel.ServiceKey]bool{}
 	for _, v := range next {
 		svc := v.Service.Canon()
 		p, known := before[svc.ServiceKey]
 		cur, exists := actual[svc.ServiceKey]
 		if !known || !exists {
+			merged = append(merged, v)
+			continue
+		}
+		if p.Service.Canon() == svc && slices.Equal(p.Reals, v.Reals) {
+			// Nothing to do: not even read (a state change costs one
+			// listing of the services, not one per virtual service).
+			untouched[svc.ServiceKey] = true
 			merged = append(merged, v)
 			continue
 		}
@@ -67,7 +80,7 @@ func (r *Reconciler) ApplyDiff(prev, next []Virtual) Result {
 		}
 		merged = append(merged, m)
 	}
-	return r.Apply(merged)
+	return r.apply(merged, untouched)
 }
 
 // mappedReals indexes reals by address and mapped port, as Apply sends them.

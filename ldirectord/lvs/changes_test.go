@@ -74,3 +74,40 @@ func TestApplyDiff(t *testing.T) {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 }
+
+// listCounter counts the real-server listings a backend answers.
+type listCounter struct {
+	*kernel.FakeIPVS
+	dests map[kernel.ServiceKey]int
+}
+
+func (l *listCounter) Dests(svc kernel.ServiceKey) ([]kernel.Dest, error) {
+	l.dests[svc]++
+	return l.FakeIPVS.Dests(svc)
+}
+
+// TestApplyDiffReadsOnlyChanged: a state change of one real costs a
+// listing of that virtual service only, however many others there are.
+func TestApplyDiffReadsOnlyChanged(t *testing.T) {
+	b := &listCounter{FakeIPVS: &kernel.FakeIPVS{}, dests: map[kernel.ServiceKey]int{}}
+	r := New(b, nil)
+	prev := []Virtual{
+		{Service: svc(web, "wrr"), Reals: []kernel.Dest{real("10.0.0.2", 80, kernel.ForwardMasq, 1)}},
+		{Service: svc(tls, "rr"), Reals: []kernel.Dest{real("10.0.0.2", 443, kernel.ForwardMasq, 1)}},
+	}
+	if err := r.Apply(prev).Err(); err != nil {
+		t.Fatal(err)
+	}
+	next := []Virtual{prev[0], {Service: prev[1].Service, Reals: []kernel.Dest{real("10.0.0.2", 443, kernel.ForwardMasq, 0)}}}
+	clear(b.dests)
+	b.Calls = nil
+	if err := r.ApplyDiff(prev, next).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if b.dests[web] != 0 || b.dests[tls] == 0 {
+		t.Errorf("listings: %v; want none of %s, some of %s", b.dests, web, tls)
+	}
+	if want := []string{"update-dest " + tls.String() + " 10.0.0.2:443"}; !cmp.Equal(b.Calls, want) {
+		t.Errorf("calls %q, want %q", b.Calls, want)
+	}
+}

@@ -140,7 +140,11 @@ func (r *Reconciler) Owned(svc kernel.ServiceKey) bool { return r.owned[svc.Cano
 // what is sent, so a config giving another port never flaps. A real read back
 // with ForwardLocal (what kernels before 2.6.37 report for a local address)
 // matches any desired method.
-func (r *Reconciler) Apply(desired []Virtual) Result {
+func (r *Reconciler) Apply(desired []Virtual) Result { return r.apply(desired, nil) }
+
+// apply is Apply, except that the virtual services in untouched are only
+// kept (owned and not deleted), neither read nor changed.
+func (r *Reconciler) apply(desired []Virtual, untouched map[kernel.ServiceKey]bool) Result {
 	a := &applying{r: r}
 	have, err := r.b.Services()
 	if err != nil {
@@ -162,6 +166,9 @@ func (r *Reconciler) Apply(desired []Virtual) Result {
 		}
 		wanted[key] = true
 		r.owned[key] = true
+		if untouched[key] {
+			continue
+		}
 
 		var current []kernel.Dest
 		if cur, ok := actual[key]; !ok {
