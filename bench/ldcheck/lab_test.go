@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hasuite/hasuite/test/gobuild"
 	"github.com/hasuite/hasuite/test/netns"
 )
 
@@ -27,45 +28,23 @@ const perlLdirectord = "/usr/sbin/ldirectord"
 // SYNs vanish, so checks of its addresses time out.
 const blackHoleNet = "127.2.0.0/16"
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+// binaries are ours, ldserver and the ipvsadm stand-in, built once per
+// test binary.
+var binaries gobuild.Once
 
 // TestMain removes the binaries build made.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	binaries.Remove()
 	os.Exit(code)
 }
 
-// build compiles ours, ldserver and the ipvsadm stand-in once per run.
+// build compiles ours, ldserver and the ipvsadm stand-in once per run and
+// returns their directory.
 func build(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			buildErr = fmt.Errorf("go env GOMOD: %w", err)
-			return
-		}
-		root := filepath.Dir(strings.TrimSpace(string(out)))
-		if binDir, buildErr = os.MkdirTemp("", "hasuite-ldcheck-"); buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/",
-			"./bench/ldcheck/ours", "./bench/ldcheck/ldserver", "./bench/ldcheck/ipvsadm")
-		cmd.Dir = root
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
+	return binaries.Build(t, "github.com/hasuite/hasuite/bench/ldcheck/ours",
+		"github.com/hasuite/hasuite/bench/ldcheck/ldserver", "github.com/hasuite/hasuite/bench/ldcheck/ipvsadm")
 }
 
 // newHost makes a fresh namespace (loopback up, so all of 127.0.0.0/8 is

@@ -287,10 +287,11 @@ func (r DetectRow) detectCells() []string {
 
 var detectHeader = []string{"implementation", "black-holed reals", "rounds", "detection median", "worst", "target (interval + timeout)", "median met?"}
 
-func markdownTable(b *strings.Builder, header []string, rows [][]string) {
+// markdownTable writes header and a line of cells per row.
+func markdownTable[R any](b *strings.Builder, header []string, rows []R, cells func(R) []string) {
 	fmt.Fprintf(b, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" --- |", len(header)))
 	for _, r := range rows {
-		fmt.Fprintf(b, "| %s |\n", strings.Join(r, " | "))
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cells(r), " | "))
 	}
 }
 
@@ -299,11 +300,7 @@ func Markdown(scale []ScaleRow, detect []DetectRow) string {
 	var b strings.Builder
 	if len(scale) > 0 {
 		b.WriteString("(a) Checking many reals, HTTP negotiate, checkinterval 1 s:\n\n")
-		var rows [][]string
-		for _, r := range scale {
-			rows = append(rows, r.scaleCells())
-		}
-		markdownTable(&b, scaleHeader, rows)
+		markdownTable(&b, scaleHeader, scale, ScaleRow.scaleCells)
 		b.WriteString("\n")
 		for _, r := range scale {
 			fmt.Fprintf(&b, "- %s, %d reals: by the window's end its IPVS changes had touched %d of them; machine load average %s.\n",
@@ -313,11 +310,7 @@ func Markdown(scale []ScaleRow, detect []DetectRow) string {
 	}
 	if len(detect) > 0 {
 		b.WriteString("(b) Time from a real's failure to its removal from the IPVS table:\n\n")
-		var rows [][]string
-		for _, r := range detect {
-			rows = append(rows, r.detectCells())
-		}
-		markdownTable(&b, detectHeader, rows)
+		markdownTable(&b, detectHeader, detect, DetectRow.detectCells)
 		b.WriteString("\nEvery detection (seconds, in order):\n\n")
 		for _, r := range detect {
 			s := make([]string, len(r.Latencies))

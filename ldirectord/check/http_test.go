@@ -5,14 +5,11 @@ package check
 import (
 	"context"
 	"crypto/tls"
-	"encoding/pem"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -131,10 +128,7 @@ func TestHTTPS(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes that fail on purpose
 	srv.StartTLS()
 	defer srv.Close()
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	caFile := writeCA(t, srv.Certificate().Raw)
 	// httptest's certificate names example.com and 127.0.0.1.
 	for _, tt := range []struct {
 		name    string

@@ -29,11 +29,18 @@ func testTLS(t *testing.T) (*tls.Config, string) {
 	cert := srv.TLS.Certificates[0]
 	ca := srv.Certificate()
 	srv.Close()
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o644); err != nil {
+	return &tls.Config{Certificates: []tls.Certificate{cert}}, writeCA(t, ca.Raw)
+}
+
+// writeCA writes a CA certificate (DER) to a PEM file and returns its
+// path.
+func writeCA(t *testing.T, der []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}}, caFile
+	return f
 }
 
 // serveTLSScript is serveScript over TLS; it serves any number of sessions

@@ -6,7 +6,6 @@ package cluster
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -121,35 +120,12 @@ func (l *rlab) settleState(t *testing.T) {
 	l.pb.WaitServedBy(t, "b", 3*time.Second)
 }
 
-// addrs lists the IPv4 addresses on h's hb0.
-func addrs(t testing.TB, h *netns.Host) []string {
-	t.Helper()
-	var out []string
-	h.Do(t, func() error {
-		ifi, err := net.InterfaceByName(h.Iface)
-		if err != nil {
-			return err
-		}
-		as, err := ifi.Addrs()
-		if err != nil {
-			return err
-		}
-		for _, a := range as {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-				out = append(out, n.IP.String())
-			}
-		}
-		return nil
-	})
-	return out
-}
-
 // holders returns, per VIP, the directors holding it ("a", "b", "a b" or "").
 func (l *rlab) holders(t testing.TB) map[string]string {
 	t.Helper()
 	got := map[string]string{vipA: "", vipB: ""}
 	for _, name := range []string{"a", "b"} {
-		for _, ip := range addrs(t, l.hosts[name]) {
+		for _, ip := range l.hosts[name].IPv4Addrs(t) {
 			if _, ok := got[ip]; ok {
 				got[ip] = strings.TrimSpace(got[ip] + " " + name)
 			}
@@ -210,7 +186,7 @@ func (l *rlab) die(t *testing.T, n *hbnode.Node) time.Time {
 func (l *rlab) reboot(t *testing.T, n *hbnode.Node) {
 	t.Helper()
 	for _, vip := range []string{vipA, vipB} {
-		if slices.Contains(addrs(t, n.Host), vip) {
+		if slices.Contains(n.Host.IPv4Addrs(t), vip) {
 			n.Host.Run(t, "ip", "addr", "del", vip+"/24", "dev", n.Host.Iface)
 		}
 	}

@@ -49,7 +49,7 @@ func TestHaresourcesReload(t *testing.T) {
 	l.nb.Reload(t)
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		a, b := addrs(t, l.a), addrs(t, l.b)
+		a, b := l.a.IPv4Addrs(t), l.b.IPv4Addrs(t)
 		if strings.Contains(strings.Join(a, " "), vipC) && !strings.Contains(strings.Join(b, " "), vipB) {
 			break
 		}
@@ -77,7 +77,7 @@ func TestHaresourcesReload(t *testing.T) {
 	}
 	l.na.Reload(t)
 	waitLogWithin(t, l.na, "reload failed, keeping the running configuration", 2*time.Second)
-	if !strings.Contains(strings.Join(addrs(t, l.a), " "), vipC) {
+	if !strings.Contains(strings.Join(l.a.IPv4Addrs(t), " "), vipC) {
 		t.Error("a broken reload dropped a group")
 	}
 }

@@ -7,6 +7,7 @@ package ldvm
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -36,9 +37,23 @@ const perlLdirectord = "/usr/sbin/ldirectord"
 // ldCmd runs a command in the guest and fails the test on error.
 func ldCmd(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
+	return ldRun(t, "", name, args...)
+}
+
+// ldRun runs a command in the guest with stdin and returns its output;
+// it fails the test on error or after 30 s.
+func ldRun(t *testing.T, stdin, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = ctx.Err()
+		}
+		t.Fatalf("%s %s: %v: %s%s", name, strings.Join(args, " "), err, stdin, out)
 	}
 	return string(out)
 }
@@ -146,6 +161,7 @@ func (r *ldReal) Stop() {
 type ldProc struct {
 	t      *testing.T
 	bin    string // the ldirectord binary (ours, or the Perl one)
+	ns     string // the network namespace it runs in ("" for the guest's)
 	dir    string // holds the config, the pid file and the logs
 	cf     string // dir/ldirectord.cf
 	cmd    *exec.Cmd
@@ -188,6 +204,16 @@ func (p *ldProc) env() []string {
 	return append(os.Environ(), "HASUITE_LDIRECTORD_RUNDIR="+p.dir, "PERLIO=perlio")
 }
 
+// command is the binary with args, run in p.ns with p.env.
+func (p *ldProc) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(p.bin, args...)
+	if p.ns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", p.ns, p.bin}, args...)...)
+	}
+	cmd.Env = p.env()
+	return cmd
+}
+
 // ldForeground starts the binary with -d on p's config: in the
 // foreground, logging to debug.log in p.dir. Stop it with p.stop.
 func (p *ldProc) ldForeground() {
@@ -197,9 +223,8 @@ func (p *ldProc) ldForeground() {
 		p.t.Fatal(err)
 	}
 	p.logf = f
-	cmd := exec.Command(p.bin, "-d", p.cf, "start")
+	cmd := p.command("-d", p.cf, "start")
 	cmd.Dir = p.dir // classic -d runs ./ipvsadm if present: there is none here
-	cmd.Env = p.env()
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		p.t.Fatalf("%s -d start: %v", p.bin, err)
@@ -212,8 +237,7 @@ func (p *ldProc) ldForeground() {
 // ctl runs "ldirectord CONFIG action" and returns its output and status.
 func (p *ldProc) ctl(action string) (string, int) {
 	p.t.Helper()
-	cmd := exec.Command(p.bin, p.cf, action)
-	cmd.Env = p.env()
+	cmd := p.command(p.cf, action)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	switch {
@@ -254,13 +278,17 @@ func (p *ldProc) pid() int {
 }
 
 // stop ends the daemon the classic way and waits for it: SIGTERM to the
-// foreground process, or "ldirectord CONFIG stop" (which waits).
+// foreground process (ip netns exec execs the binary: the pid is the
+// daemon's), which must exit 0, or "ldirectord CONFIG stop" (which waits).
 func (p *ldProc) stop() {
 	p.t.Helper()
 	if p.cmd != nil {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-p.exited:
+		case err := <-p.exited:
+			if err != nil {
+				p.t.Errorf("%s exited after SIGTERM: %v", p.bin, err)
+			}
 		case <-time.After(20 * time.Second):
 			p.t.Fatalf("%s did not stop within 20s of SIGTERM", p.bin)
 		}
@@ -399,8 +427,14 @@ func ipvsTable(t *testing.T) string {
 // line, headers left out.
 func ipvsadmLines(t *testing.T, args ...string) [][]string {
 	t.Helper()
+	return ipvsadmFields(ldCmd(t, "ipvsadm", args...))
+}
+
+// ipvsadmFields splits ipvsadm's output into the fields of each line,
+// headers left out.
+func ipvsadmFields(out string) [][]string {
 	var lines [][]string
-	for _, line := range strings.Split(ldCmd(t, "ipvsadm", args...), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 || f[0] == "IP" || f[0] == "Prot" || len(f) > 1 && f[1] == "RemoteAddress:Port" {
 			continue

@@ -180,6 +180,38 @@ const foreignTable = `TCP 10.77.9.9:80 rr
 -> 10.77.9.10:80 Masq 1 0 0
 `
 
+// foreignService makes foreignTable's service with ipvsadm, as an
+// operator would.
+func foreignService(t *testing.T) {
+	t.Helper()
+	ldCmd(t, "ipvsadm", "-A", "-t", "10.77.9.9:80", "-s", "rr")
+	ldCmd(t, "ipvsadm", "-a", "-t", "10.77.9.9:80", "-r", "10.77.9.10:80", "-m")
+}
+
+// stopClean stops the daemon the classic way and fails unless its
+// cleanstop left exactly want (foreignTable, or "" for none).
+func stopClean(t *testing.T, ld *ldProc, want string) {
+	t.Helper()
+	ld.stop()
+	if got := ipvsTable(t); got != want {
+		t.Fatalf("after stopping ldirectord (cleanstop) the table is:\n%s\nwant:\n%s\nlog:\n%s", got, want, ld.log())
+	}
+}
+
+// settle starts ld in the foreground, waits up to timeout for kindsTable
+// and for it to hold still, and returns how long it took to get there.
+func settle(t *testing.T, ld *ldProc, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	ld.ldForeground()
+	waitTable(t, kindsTable, timeout, ld.log)
+	took := time.Since(start)
+	if got := stableTable(t, 3*time.Second, 20*time.Second); got != kindsTable {
+		t.Fatalf("%s did not stay settled: (-want +got)\n%s\nlog:\n%s", ld.bin, cmp.Diff(kindsTable, got), ld.log())
+	}
+	return took
+}
+
 // kindsLab starts the real servers kindsConfig checks and the foreign
 // service.
 func kindsLab(t *testing.T) {
@@ -190,14 +222,24 @@ func kindsLab(t *testing.T) {
 	ldHTTPReal(t, "[fd77::11]:8080", "OK\n")
 	ldTCPReal(t, "10.77.1.1:443")
 	ldTCPReal(t, "10.77.1.2:8443")
-	ldCmd(t, "ipvsadm", "-A", "-t", "10.77.9.9:80", "-s", "rr")
-	ldCmd(t, "ipvsadm", "-a", "-t", "10.77.9.9:80", "-r", "10.77.9.10:80", "-m")
+	foreignService(t)
 }
 
 // deadReals are the reals of kindsConfig without a server (or never
 // checked), as log lines name them.
 var deadReals = []string{"10.77.1.3:8080", "10.77.1.3:443", "10.77.1.3:25", "[fd77::12]:8080",
 	"10.77.1.3:80 (10.77.0.5:80)", "10.77.1.1:80 (10.77.0.7:80)", "[fd77::12]:80"}
+
+// deadRealOps are the IPVS changes in log that name one of deadReals.
+func deadRealOps(log string) []string {
+	var ops []string
+	for _, op := range ldOps(log, 0) {
+		if slices.ContainsFunc(deadReals, func(r string) bool { return strings.Contains(op, r) }) {
+			ops = append(ops, op)
+		}
+	}
+	return ops
+}
 
 // envPerl=0 leaves out the Perl half of TestGuestTableKinds (Perl's
 // start-up and its ipvsadm calls cost 20-70 s under TCG).
@@ -214,24 +256,13 @@ func TestGuestTableKinds(t *testing.T) {
 	kindsLab(t)
 
 	ours := ldConfig(t, kindsConfig)
-	start := time.Now()
-	ours.ldForeground()
-	waitTable(t, kindsTable, 20*time.Second, ours.log)
-	settledOurs := time.Since(start)
-	if got := stableTable(t, 3*time.Second, 20*time.Second); got != kindsTable {
-		t.Fatalf("ldirectord did not stay settled:\n%s\nlog:\n%s", got, ours.log())
-	}
-	for _, op := range ldOps(ours.log(), 0) {
-		for _, r := range deadReals {
-			if strings.Contains(op, r) && !strings.Contains(op, "Weight set to 0") {
-				t.Errorf("a dead real got an IPVS change other than quiescent: %q", op)
-			}
+	settledOurs := settle(t, ours, 20*time.Second)
+	for _, op := range deadRealOps(ours.log()) {
+		if !strings.Contains(op, "Weight set to 0") {
+			t.Errorf("a dead real got an IPVS change other than quiescent: %q", op)
 		}
 	}
-	ours.stop()
-	if got := ipvsTable(t); got != foreignTable {
-		t.Fatalf("after stopping ldirectord (cleanstop) the table is:\n%s\nwant only:\n%s\nlog:\n%s", got, foreignTable, ours.log())
-	}
+	stopClean(t, ours, foreignTable)
 	t.Logf("ours settled %.1fs after start", settledOurs.Seconds())
 	if os.Getenv(envPerl) == "0" {
 		t.Logf("%s=0: no comparison with Perl ldirectord", envPerl)
@@ -240,19 +271,11 @@ func TestGuestTableKinds(t *testing.T) {
 
 	perl := ldConfig(t, kindsConfig)
 	perl.bin = perlLdirectord
-	start = time.Now()
-	perl.ldForeground()
-	waitTable(t, kindsTable, 150*time.Second, perl.log)
-	settledPerl := time.Since(start)
-	if got := stableTable(t, 3*time.Second, 20*time.Second); got != kindsTable {
-		t.Fatalf("Perl ldirectord did not stay settled:\n%s", got)
-	}
+	settledPerl := settle(t, perl, 150*time.Second)
 	perlDance := 0
-	for _, op := range ldOps(perl.log(), 0) {
-		for _, r := range deadReals {
-			if strings.Contains(op, r) && strings.HasPrefix(op, "Added real") && !strings.Contains(op, "Weight set to 0") {
-				perlDance++
-			}
+	for _, op := range deadRealOps(perl.log()) {
+		if strings.HasPrefix(op, "Added real") && !strings.Contains(op, "Weight set to 0") {
+			perlDance++
 		}
 	}
 	t.Logf("settled after start: ours %.1fs, Perl %.1fs (Perl gave dead reals full weight %d times on the way)",
@@ -274,10 +297,7 @@ func TestGuestTableKinds(t *testing.T) {
 		t.Fatalf("ours over classic's table: (-want +got)\n%s", cmp.Diff(kindsTable, got))
 	}
 	t.Logf("ours over classic's table: %d reads, no change", reads)
-	again.stop()
-	if got := ipvsTable(t); got != foreignTable {
-		t.Fatalf("after stopping ldirectord (cleanstop) the table is:\n%s\nwant only:\n%s", got, foreignTable)
-	}
+	stopClean(t, again, foreignTable)
 }
 
 // cycleConfig: two virtuals share the HTTP check of two reals; one
@@ -348,8 +368,7 @@ func TestGuestLifecycle(t *testing.T) {
 	r1 := ldHTTPReal(t, "10.77.2.1:80", "alive\n")
 	r2 := ldHTTPReal(t, "10.77.2.2:80", "starting\n") // answers, fails receive
 	ldHTTPReal(t, "10.77.2.3:80", "alive\n")
-	ldCmd(t, "ipvsadm", "-A", "-t", "10.77.9.9:80", "-s", "rr")
-	ldCmd(t, "ipvsadm", "-a", "-t", "10.77.9.9:80", "-r", "10.77.9.10:80", "-m")
+	foreignService(t)
 	ld := ldConfig(t, cycleConfig)
 
 	// Start: real 2 fails its check, so it never gets traffic: at 0 where
@@ -502,10 +521,7 @@ TCP 10.77.0.11:80 rr
 `+foreignTable, 10*time.Second, ld.log)
 
 	// cleanstop: ours go, the foreign service stays.
-	ld.stop()
-	if got := ipvsTable(t); got != foreignTable {
-		t.Fatalf("after stop the table is:\n%s\nwant only:\n%s", got, foreignTable)
-	}
+	stopClean(t, ld, foreignTable)
 }
 
 // killConfig: a live real, a quiesced one, a virtual on its fallback,
@@ -611,10 +627,7 @@ TCP [fd77::20]:80 rr
 FWM 300 wrr
 -> 10.77.3.1:0 Route 5 0 0
 `, 10*time.Second, ld.log)
-	ld.stop()
-	if got := ipvsTable(t); got != "" {
-		t.Fatalf("after stop (cleanstop) the table is:\n%s", got)
-	}
+	stopClean(t, ld, "")
 }
 
 // manualConfig: three reals, the third without a server (quiesced).

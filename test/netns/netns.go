@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -326,25 +327,55 @@ func randomHex(n int) string {
 // goroutine afterwards. The thread is discarded when f returns.
 func (h *Host) Do(t testing.TB, f func() error) {
 	t.Helper()
+	Do(t, h.NS, f)
+}
+
+// Do is Host.Do for any named network namespace (one under /run/netns),
+// also those a test made without a Lab.
+func Do(t testing.TB, ns string, f func() error) {
+	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
 		// Never unlocked: the runtime ends the thread with the goroutine,
 		// so no other goroutine runs in the wrong namespace.
 		runtime.LockOSThread()
-		fd, err := unix.Open("/run/netns/"+h.NS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			errc <- fmt.Errorf("opening namespace %s: %w", h.NS, err)
+			errc <- fmt.Errorf("opening namespace %s: %w", ns, err)
 			return
 		}
 		err = unix.Setns(fd, unix.CLONE_NEWNET)
 		unix.Close(fd)
 		if err != nil {
-			errc <- fmt.Errorf("entering namespace %s: %w", h.NS, err)
+			errc <- fmt.Errorf("entering namespace %s: %w", ns, err)
 			return
 		}
 		errc <- f()
 	}()
 	if err := <-errc; err != nil {
-		t.Fatalf("netns: %s: %v", h.NS, err)
+		t.Fatalf("netns: %s: %v", ns, err)
 	}
+}
+
+// IPv4Addrs lists the IPv4 addresses on the host's interface to the bridge.
+func (h *Host) IPv4Addrs(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	h.Do(t, func() error {
+		ifi, err := net.InterfaceByName(h.Iface)
+		if err != nil {
+			return err
+		}
+		as, err := ifi.Addrs()
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+				out = append(out, n.IP.String())
+			}
+		}
+		return nil
+	})
+	return out
 }

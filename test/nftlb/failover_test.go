@@ -62,8 +62,8 @@ func (l *lab) startLoop() *loop {
 			a := attempt{start: time.Now()}
 			c, err := l.dial(attemptTimeout)
 			if err == nil {
-				a.name, err = c.get(false, 500*time.Millisecond)
-				c.close()
+				a.name, err = c.Get(false, 500*time.Millisecond)
+				c.Close()
 			}
 			a.end, a.err = time.Now(), err
 			lp.mu.Lock()
@@ -130,35 +130,12 @@ func vsCounter(t *testing.T, d *netns.Host) int {
 	return n
 }
 
-// ipv4Addrs lists the IPv4 addresses on h's hb0.
-func ipv4Addrs(t *testing.T, h *netns.Host) []string {
-	t.Helper()
-	var out []string
-	h.Do(t, func() error {
-		ifi, err := net.InterfaceByName(h.Iface)
-		if err != nil {
-			return err
-		}
-		as, err := ifi.Addrs()
-		if err != nil {
-			return err
-		}
-		for _, a := range as {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-				out = append(out, n.IP.String())
-			}
-		}
-		return nil
-	})
-	return out
-}
-
 // waitFloating waits until d holds the VIP and the inside gateway.
 func waitFloating(t *testing.T, d *netns.Host, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		as := ipv4Addrs(t, d)
+		as := d.IPv4Addrs(t)
 		if slices.Contains(as, vip) && slices.Contains(as, insideGW) {
 			return
 		}
@@ -198,7 +175,7 @@ func TestDirectorFailover(t *testing.T) {
 	}
 	n1.WaitRsc(t, "local", 8*time.Second)
 	waitFloating(t, d1, 3*time.Second)
-	if as := ipv4Addrs(t, d2); slices.Contains(as, vip) || slices.Contains(as, insideGW) {
+	if as := d2.IPv4Addrs(t); slices.Contains(as, vip) || slices.Contains(as, insideGW) {
 		t.Fatalf("the backup %s holds floating addresses: %v", d2.Name, as)
 	}
 

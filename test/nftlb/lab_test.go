@@ -5,28 +5,25 @@
 package nftlb
 
 // lab_test.go: the lab (client, directors, real servers and fallback on one
-// bridge), the HTTP servers and client, and reading the nftables table.
+// bridge), its HTTP servers and client (test/webserver), and reading the
+// nftables table.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hasuite/hasuite/internal/kernel"
+	"github.com/hasuite/hasuite/test/gobuild"
 	"github.com/hasuite/hasuite/test/netns"
+	"github.com/hasuite/hasuite/test/webserver"
 )
 
 // Addresses. Everything shares one bridge; the client's and the reals'
@@ -34,15 +31,10 @@ import (
 // inside gateway, as LVS-NAT needs: the reals answer the client through
 // the director that did the DNAT, whose conntrack un-NATs the answer.
 const (
-	vip       = "10.81.1.100" // the virtual service's address (outside)
-	vipPort   = vip + ":80"
-	insideGW  = "10.81.2.254" // the reals' default gateway (inside)
-	clientIP  = "10.81.1.10"
-	checkPath = "/check.html" // request=; receive= is alive
-	alive     = "alive"
-	// peerHeader carries the source address a server saw: NAT keeps the
-	// client's.
-	peerHeader = "X-Peer"
+	vip      = "10.81.1.100" // the virtual service's address (outside)
+	vipPort  = vip + ":80"
+	insideGW = "10.81.2.254" // the reals' default gateway (inside)
+	clientIP = "10.81.1.10"
 	// settle bounds every wait for the nftables table to change: checks
 	// run every checkInterval and a refused connection fails at once.
 	settle = 10 * time.Second
@@ -51,30 +43,12 @@ const (
 // directorAddrs are each director's own addresses: outside, inside.
 var directorAddrs = [][2]string{{"10.81.1.1/24", "10.81.2.1/24"}, {"10.81.1.2/24", "10.81.2.2/24"}}
 
-// server is an HTTP server in its own namespace on port 80: "/" answers
-// its name (and the client's address in peerHeader), checkPath answers
-// alive while healthy, else "sick". Only the check fails: connections keep
-// being served, so a quiesced real still answers the ones it has.
+// server is a webserver.Server in its own namespace on port 80.
 type server struct {
-	name    string
-	addr    string // "10.81.2.11:80"
-	weight  int    // configured weight (reals)
-	host    *netns.Host
-	healthy atomic.Bool
-}
-
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == checkPath {
-		if s.healthy.Load() {
-			io.WriteString(w, alive)
-		} else {
-			io.WriteString(w, "sick")
-		}
-		return
-	}
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	w.Header().Set(peerHeader, host)
-	io.WriteString(w, s.name)
+	*webserver.Server
+	addr   string // "10.81.2.11:80"
+	weight int    // configured weight (reals)
+	host   *netns.Host
 }
 
 // lab is the client, one or two directors, three reals (weights given to
@@ -115,18 +89,9 @@ func newLab(t *testing.T, directors int, weights ...int) *lab {
 func (l *lab) newServer(name, ip string, weight int) *server {
 	t := l.t
 	t.Helper()
-	s := &server{name: name, addr: ip + ":80", weight: weight, host: l.netns.AddHost(name, ip+"/24")}
-	s.healthy.Store(true)
+	s := &server{Server: webserver.New(name), addr: ip + ":80", weight: weight, host: l.netns.AddHost(name, ip+"/24")}
 	s.host.Run(t, "ip", "route", "add", "default", "via", insideGW)
-	var ln net.Listener
-	s.host.Do(t, func() error {
-		var err error
-		ln, err = net.Listen("tcp4", s.addr)
-		return err
-	})
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	s.ServeIn(t, s.host.NS, s.addr)
 	return s
 }
 
@@ -149,7 +114,7 @@ func (l *lab) config() string {
 	}
 	fmt.Fprintf(&b, "\tfallback = %s masq\n", l.fallback.addr)
 	b.WriteString("\tservice = http\n\tscheduler = wrr\n\tprotocol = tcp\n\tchecktype = negotiate\n")
-	fmt.Fprintf(&b, "\trequest = %q\n\treceive = %q\n", strings.TrimPrefix(checkPath, "/"), alive)
+	fmt.Fprintf(&b, "\trequest = %q\n\treceive = %q\n", strings.TrimPrefix(webserver.CheckPath, "/"), webserver.Alive)
 	return b.String()
 }
 
@@ -214,21 +179,15 @@ func waitTable(t *testing.T, d *netns.Host, step string, want map[string]int) ti
 func (l *lab) weights(byName map[string]int) map[string]int {
 	out := map[string]int{}
 	for _, s := range append(slices.Clone(l.reals), l.fallback) {
-		if w, ok := byName[s.name]; ok {
+		if w, ok := byName[s.Name]; ok {
 			out[s.addr] = w
 		}
 	}
 	return out
 }
 
-// conn is one client TCP connection to the VIP.
-type conn struct {
-	c  net.Conn
-	br *bufio.Reader
-}
-
 // dial opens a connection from the client to the VIP within timeout.
-func (l *lab) dial(timeout time.Duration) (*conn, error) {
+func (l *lab) dial(timeout time.Duration) (*webserver.Conn, error) {
 	var c net.Conn
 	var err error
 	l.client.Do(l.t, func() error {
@@ -238,11 +197,11 @@ func (l *lab) dial(timeout time.Duration) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{c: c, br: bufio.NewReader(c)}, nil
+	return webserver.NewConn(c), nil
 }
 
 // mustDial is dial that fails the test.
-func (l *lab) mustDial(t *testing.T) *conn {
+func (l *lab) mustDial(t testing.TB) *webserver.Conn {
 	t.Helper()
 	c, err := l.dial(2 * time.Second)
 	if err != nil {
@@ -251,111 +210,24 @@ func (l *lab) mustDial(t *testing.T) *conn {
 	return c
 }
 
-// get sends GET / and returns the name of the server that answered.
-// keepAlive keeps the connection open for another request. It checks that
-// the server saw the client's own address (NAT, not masquerade).
-func (c *conn) get(keepAlive bool, timeout time.Duration) (string, error) {
-	hdr := "Connection: close\r\n"
-	if keepAlive {
-		hdr = "Connection: keep-alive\r\n"
-	}
-	c.c.SetDeadline(time.Now().Add(timeout))
-	if _, err := io.WriteString(c.c, "GET / HTTP/1.1\r\nHost: "+vip+"\r\n"+hdr+"\r\n"); err != nil {
-		return "", err
-	}
-	resp, err := http.ReadResponse(c.br, nil)
-	if err != nil {
-		return "", err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %d", resp.StatusCode)
-	}
-	if peer := resp.Header.Get(peerHeader); peer != clientIP {
-		return "", fmt.Errorf("%q saw the request come from %q, not the client %s", body, peer, clientIP)
-	}
-	return strings.TrimSpace(string(body)), nil
-}
-
-func (c *conn) mustGet(t *testing.T, keepAlive bool) string {
-	t.Helper()
-	name, err := c.get(keepAlive, 2*time.Second)
-	if err != nil {
-		t.Fatalf("client: GET / through %s: %v", vipPort, err)
-	}
-	return name
-}
-
-func (c *conn) close() { c.c.Close() }
-
-// split sends n requests, each on a new TCP connection, and counts who
-// answered.
-func (l *lab) split(t *testing.T, n int) map[string]int {
-	t.Helper()
-	got := map[string]int{}
-	for range n {
-		c := l.mustDial(t)
-		got[c.mustGet(t, false)]++
-		c.close()
-	}
-	return got
-}
-
-// expectSplit is split that fails the test unless the counts are want.
+// expectSplit sends n requests, each on a new connection, and fails the
+// test unless the servers that answered counted want.
 func (l *lab) expectSplit(t *testing.T, n int, want map[string]int) {
 	t.Helper()
-	start := time.Now()
-	got := l.split(t, n)
-	t.Logf("%d requests in %.2fs: %s", n, time.Since(start).Seconds(), counts(got))
-	if !maps.Equal(got, want) {
-		t.Fatalf("%d requests went %s, want %s", n, counts(got), counts(want))
-	}
+	webserver.ExpectSplit(t, n, want, l.mustDial)
 }
 
-func counts(m map[string]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
-	}
-	return strings.Join(parts, " ")
-}
+// binaries is the ldirectord binary, built once per test binary.
+var binaries gobuild.Once
 
-var (
-	buildOnce sync.Once
-	ldBin     string
-	binDir    string // removed by TestMain
-	buildErr  error
-)
-
-// ldirectord builds the ldirectord binary once per test binary.
+// ldirectord builds the ldirectord binary once and returns its path.
 func ldirectord(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hasuite-nftlb-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir, ldBin = dir, filepath.Join(dir, "ldirectord")
-		out, err := exec.Command("go", "build", "-o", ldBin, "github.com/hasuite/hasuite/ldirectord").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ldirectord: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return ldBin
+	return filepath.Join(binaries.Build(t, "github.com/hasuite/hasuite/ldirectord"), "ldirectord")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	binaries.Remove()
 	os.Exit(code)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hasuite/hasuite/internal/kernel"
+	"github.com/hasuite/hasuite/test/webserver"
 )
 
 // Weights of the three reals: 8 slots in the verdict map.
@@ -45,34 +46,34 @@ func TestTraffic(t *testing.T) {
 
 	if !t.Run("quiesce", func(t *testing.T) {
 		// A keep-alive connection that wrr gave to rs2 (3 of every 8).
-		var kept *conn
+		var kept *webserver.Conn
 		for i := 0; i < 8 && kept == nil; i++ {
 			c := l.mustDial(t)
-			if c.mustGet(t, true) == rs2.name {
+			if c.MustGet(t, true) == rs2.Name {
 				kept = c
 			} else {
-				c.close()
+				c.Close()
 			}
 		}
 		if kept == nil {
-			t.Fatalf("no connection out of 8 landed on %s", rs2.name)
+			t.Fatalf("no connection out of 8 landed on %s", rs2.Name)
 		}
-		defer kept.close()
+		defer kept.Close()
 
-		rs2.healthy.Store(false)
+		rs2.Healthy.Store(false)
 		took := waitTable(t, d, "rs2 fails its check", l.weights(map[string]int{"rs1": 1, "rs2": 0, "rs3": 4}))
 		t.Logf("rs2 quiesced (weight 0, still in the table) %.2fs after its check started failing", took.Seconds())
 		// Weights 1:0:4, 5 slots: 40 connections go exactly 8 and 32.
 		l.expectSplit(t, 40, map[string]int{"rs1": 8, "rs3": 32})
-		if name := kept.mustGet(t, true); name != rs2.name {
+		if name := kept.MustGet(t, true); name != rs2.Name {
 			t.Fatalf("the connection opened to rs2 before it was quiesced was answered by %q", name)
 		}
-		t.Logf("the keep-alive connection opened before the quiesce is still served by %s", rs2.name)
+		t.Logf("the keep-alive connection opened before the quiesce is still served by %s", rs2.Name)
 
-		rs2.healthy.Store(true)
+		rs2.Healthy.Store(true)
 		waitTable(t, d, "rs2 passes again", l.weights(map[string]int{"rs1": 1, "rs2": 3, "rs3": 4}))
 		l.expectSplit(t, 16, map[string]int{"rs1": 2, "rs2": 6, "rs3": 8})
-		if name := kept.mustGet(t, false); name != rs2.name {
+		if name := kept.MustGet(t, false); name != rs2.Name {
 			t.Fatalf("the kept connection was answered by %q after the restore", name)
 		}
 	}) {
@@ -81,13 +82,13 @@ func TestTraffic(t *testing.T) {
 
 	if !t.Run("fallback", func(t *testing.T) {
 		for _, r := range l.reals {
-			r.healthy.Store(false)
+			r.Healthy.Store(false)
 		}
 		took := waitTable(t, d, "every real fails", l.weights(map[string]int{"rs1": 0, "rs2": 0, "rs3": 0, "fallback": 1}))
 		t.Logf("fallback in the table %.2fs after every check started failing", took.Seconds())
 		l.expectSplit(t, 10, map[string]int{"fallback": 10})
 
-		rs1.healthy.Store(true)
+		rs1.Healthy.Store(true)
 		took = waitTable(t, d, "rs1 passes again", l.weights(map[string]int{"rs1": 1, "rs2": 0, "rs3": 0}))
 		t.Logf("rs1 back and the fallback released %.2fs after rs1's check passed", took.Seconds())
 		if out := nftList(d); strings.Contains(out, fb.addr) {
@@ -107,8 +108,8 @@ func TestTraffic(t *testing.T) {
 			t.Errorf("after ldirectord stop with cleanstop = yes, nft list tables still has:\n%s", out)
 		}
 		if c, err := l.dial(300 * time.Millisecond); err == nil {
-			name, gerr := c.get(false, time.Second)
-			c.close()
+			name, gerr := c.Get(false, time.Second)
+			c.Close()
 			t.Errorf("after the stop a connection to %s still reached %q (%v)", vipPort, name, gerr)
 		}
 	})
