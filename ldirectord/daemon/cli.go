@@ -101,22 +101,30 @@ func Main(args []string, env Env) int {
 	if os.Getenv(EnvForeground) == "1" {
 		env.Foreground = true
 	}
+	// The markers are for this process only: the ldirectord commands that
+	// execute= and reload run must not inherit them (a foreground "start"
+	// would never return). detach sets them again for its child.
+	cfgName := os.Getenv(EnvCfgName)
+	os.Unsetenv(EnvForeground)
+	os.Unsetenv(EnvCfgName)
 	if env.Exe == "" {
 		env.Exe = "/proc/self/exe"
 	}
 	if env.StopTimeout == 0 {
 		env.StopTimeout = 60 * time.Second
 	}
-	c := &cli{env: env}
+	c := &cli{env: env, cfgName: cfgName}
 	return c.run(args)
 }
 
 type cli struct {
-	env Env
+	env     Env
+	cfgName string // EnvCfgName as this process got it
 }
 
 func (c *cli) usage() int {
 	fmt.Fprintln(c.env.Stderr, "Usage: ldirectord [-d] [-t] [-h] [-v] [--] [configfile] {start|stop|restart|try-restart|reload|force-reload|status}")
+	fmt.Fprintln(c.env.Stderr, "       ldirectord [--json | -o json] [configfile] status")
 	fmt.Fprintln(c.env.Stderr, "  -d  debug: stay in the foreground, log to the terminal, no pid file")
 	fmt.Fprintln(c.env.Stderr, "  -t  check the configuration file and exit (0 = valid, 1 = errors)")
 	fmt.Fprintln(c.env.Stderr, "  -v  print the version;  -h  this help")
@@ -125,6 +133,11 @@ func (c *cli) usage() int {
 
 func (c *cli) run(args []string) int {
 	var debug, test bool
+	args, jsonOut, ok := jsonOption(args)
+	if !ok {
+		fmt.Fprintln(c.env.Stderr, "-o takes json or text")
+		return c.usage()
+	}
 	i := 0
 opts:
 	for ; i < len(args); i++ {
@@ -184,7 +197,7 @@ opts:
 		return c.usage()
 	}
 	inv := Invocation{Action: pos[len(pos)-1], Debug: debug}
-	if !slices.Contains(actions, inv.Action) {
+	if !slices.Contains(actions, inv.Action) || (jsonOut && inv.Action != "status") {
 		return c.usage()
 	}
 	name := "ldirectord.cf"
@@ -193,8 +206,8 @@ opts:
 		name = pos[0]
 		inv.CfgName = filepath.Base(name)
 	}
-	if c.env.Foreground && os.Getenv(EnvCfgName) != "" {
-		inv.CfgName = os.Getenv(EnvCfgName)
+	if c.env.Foreground && c.cfgName != "" {
+		inv.CfgName = c.cfgName
 	}
 	if !debug {
 		inv.PidFile = filepath.Join(c.env.RunDir, "ldirectord."+inv.CfgName+".pid")
@@ -206,6 +219,9 @@ opts:
 	// config never harms a running daemon (classic deleted its pid file).
 	switch inv.Action {
 	case "status":
+		if jsonOut {
+			return c.statusJSON(inv, found)
+		}
 		return c.status(inv)
 	case "stop":
 		return c.stop(inv)

@@ -106,6 +106,7 @@ type tool struct {
 	name   string // the sub-command, getopt's argv[0]
 	client *api.Client
 	human  bool // -m
+	json   bool // --json or -o json
 
 	signedOn     bool
 	signedOnAPI  bool   // signed on with signon (not an older heartbeatd's probe)
@@ -133,11 +134,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opt Optio
 	if opt.Host == "" {
 		opt.Host, _ = os.Hostname()
 	}
+	args, jsonOut, formatOK := outputFormat(args)
+	if !formatOK {
+		fmt.Fprintln(stderr, "cl_status: -o takes json or text")
+		return exitParam
+	}
 	if len(args) == 0 || (len(args) == 1 && args[0] == "-h") {
 		fmt.Fprint(stdout, helpScreen)
 		return exitOK
 	}
-	t := &tool{out: stdout, errw: stderr, opt: opt, name: args[0]}
+	t := &tool{out: stdout, errw: stderr, opt: opt, name: args[0], json: jsonOut}
 	var cmd *command
 	for i := range commands {
 		if commands[i].name == args[0] {
@@ -358,6 +364,9 @@ func (t *tool) hbstatus(args []string) int {
 			verbose = true
 		}
 	}
+	if t.json {
+		return t.hbstatusJSON(verbose)
+	}
 	if !t.signedOn {
 		rc := exitFail
 		if t.refused {
@@ -420,6 +429,13 @@ func (t *tool) listnodes(args []string) int {
 			t.logErr("Error: getopt returnedcharacter code %c.", o.c)
 			return exitParam
 		}
+	}
+	if t.json {
+		nodes, rc := t.nodeList(normalOnly, pingOnly, verbose)
+		if rc == exitOK {
+			t.emit(nodesJSON{Nodes: nodes})
+		}
+		return rc
 	}
 	return t.listNodes(normalOnly, pingOnly, verbose)
 }
@@ -502,7 +518,9 @@ func (t *tool) nodestatus(args []string) int {
 	if rc != exitOK {
 		return rc
 	}
-	if t.human {
+	if t.json {
+		t.emit(nodeStatusJSON{Node: node, Status: status})
+	} else if t.human {
 		t.printf("The cluster node %s is %s\n", node, status)
 	} else {
 		t.printf("%s\n", status)
@@ -524,7 +542,9 @@ func (t *tool) nodeweight(args []string) int {
 		fmt.Fprintln(t.errw, maybeBadNode)
 		return exitParam
 	}
-	if t.human {
+	if t.json {
+		t.emit(nodeWeightJSON{Node: node, Weight: weight})
+	} else if t.human {
 		t.printf("The weight of the cluster node %s is %d\n", node, weight)
 	} else {
 		t.printf("%d\n", weight)
@@ -537,7 +557,9 @@ func (t *tool) nodesite(args []string) int {
 	if rc != exitOK {
 		return rc
 	}
-	if t.human {
+	if t.json {
+		t.emit(nodeSiteJSON{Node: node, Site: site})
+	} else if t.human {
 		t.printf("The site of the cluster node %s is %s\n", node, site)
 	} else {
 		t.printf("%s\n", site)
@@ -550,7 +572,9 @@ func (t *tool) nodetype(args []string) int {
 	if rc != exitOK {
 		return rc
 	}
-	if t.human {
+	if t.json {
+		t.emit(nodeTypeJSON{Node: node, Type: typ})
+	} else if t.human {
 		t.printf("The node %s's type: %s\n", node, typ)
 	} else {
 		t.printf("%s\n", typ)
@@ -575,6 +599,13 @@ func (t *tool) listhblinks(args []string) int {
 	if len(operands) < 1 {
 		fmt.Fprintln(t.errw, noEnoughParm)
 		return exitParam
+	}
+	if t.json {
+		links, rc := t.linkList(operands[0])
+		if rc == exitOK {
+			t.emit(linksJSON{Node: operands[0], Links: links})
+		}
+		return rc
 	}
 	return t.listLinks(operands[0], verbose)
 }
@@ -635,7 +666,9 @@ func (t *tool) hblinkstatus(args []string) int {
 		}
 		return exitUnknown
 	}
-	if t.human {
+	if t.json {
+		t.emit(linkStatusJSON{Node: node, Link: link, Status: status})
+	} else if t.human {
 		t.printf("The node %s's heartbeat link %s is %s\n", node, link, status)
 	} else {
 		t.printf("%s\n", status)
@@ -672,7 +705,11 @@ func (t *tool) clientstatus(args []string) int {
 		t.logErr("REASON: %s", reason(err))
 		return exitUnknown
 	}
-	t.printf("%s\n", cs)
+	if t.json {
+		t.emit(clientStatusJSON{Node: operands[0], Client: operands[1], Status: cs})
+	} else {
+		t.printf("%s\n", cs)
+	}
 	switch cs {
 	case api.ClientOnline:
 		return exitOK
@@ -708,7 +745,9 @@ func (t *tool) rscstatus(args []string) int {
 		}
 		return exitUnknown
 	}
-	if t.human {
+	if t.json {
+		t.emit(rscStatusJSON{Resources: rs})
+	} else if t.human {
 		t.printf("This node is holding %s resources.\n", rs)
 	} else {
 		t.printf("%s\n", rs)
@@ -744,7 +783,9 @@ func (t *tool) hbparameter(args []string) int {
 		t.logErr("REASON: %s", why)
 		return exitFail
 	}
-	if t.human {
+	if t.json {
+		t.emit(parameterJSON{Parameter: name, Value: v})
+	} else if t.human {
 		t.printf("Heartbeat parameter %s's value: %s\n", name, v)
 	} else {
 		t.printf("%s\n", v)
