@@ -17,6 +17,11 @@ command -v nft >/dev/null 2>&1 || need="$need nftables"
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need="$need mariadb-server"
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
 [ -x /usr/sbin/ldirectord ] || need="$need ldirectord"
+# test/etc: systemd-analyze verify on the units, shellcheck on the init
+# scripts, logrotate on the logrotate.d files.
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
+command -v logrotate >/dev/null 2>&1 || need="$need logrotate"
 if [ -n "$need" ]; then
 	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 		echo "deps: missing:$need (install them as root to run the root-only suites)" >&2

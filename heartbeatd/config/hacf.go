@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -181,6 +182,7 @@ type HACF struct {
 	StopFailureAction string        // stop_failure_action: block (default) or reboot (classic)
 	IPaddrARP         ARP           // ipaddr_arp: gratuitous ARP of IPaddr
 	IPaddr2ARP        ARP           // ipaddr2_arp: gratuitous ARP of IPaddr2
+	MetricsListen     string        // metrics_listen: host:port of the Prometheus endpoint; "" = off
 
 	Params   map[string]string // directive -> raw configured string or classic default (cl_status hbparameter)
 	Warnings []string          // non-fatal findings, each "file[:line]: ..."
@@ -255,6 +257,7 @@ func init() {
 		"stop_failure_action": word(oneOf(func(p *hacfParser) *string { return &p.c.StopFailureAction }, true, "block", "reboot")),
 		"ipaddr_arp":          whole(arpTo(func(p *hacfParser) *ARP { return &p.c.IPaddrARP })),
 		"ipaddr2_arp":         whole(arpTo(func(p *hacfParser) *ARP { return &p.c.IPaddr2ARP })),
+		"metrics_listen":      word((*hacfParser).setMetricsListen),
 
 		// Whole-line directives.
 		"stonith":      whole((*hacfParser).addStonith),
@@ -624,6 +627,15 @@ func (p *hacfParser) setBaud(v string) error {
 	if len(p.c.Serial) > 0 {
 		p.warn(p.line, "baud setting must precede serial media; earlier serial ports keep the previous speed")
 	}
+	return nil
+}
+
+// setMetricsListen takes the Prometheus endpoint's host:port.
+func (p *hacfParser) setMetricsListen(v string) error {
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return fmt.Errorf("metrics_listen %q: want host:port, e.g. 127.0.0.1:9707", v)
+	}
+	p.c.MetricsListen = v
 	return nil
 }
 

@@ -321,7 +321,7 @@ func TestHACFDirectiveTable(t *testing.T) {
 		pacemaker crm crm_daemon_dir crmd_spawns_pengine record_config_changes
 		record_pengine_inputs enable_config_writes quorum_server`)
 	// hasuite extensions (docs/compat.md).
-	spec = append(spec, strings.Fields("resource_monitor resource_timeout stop_failure_action ipaddr_arp ipaddr2_arp")...)
+	spec = append(spec, strings.Fields("resource_monitor resource_timeout stop_failure_action ipaddr_arp ipaddr2_arp metrics_listen")...)
 	for _, d := range spec {
 		if _, ok := directives[d]; !ok {
 			t.Errorf("directive %q is not recognised", d)
@@ -553,6 +553,17 @@ func TestLoadHACF(t *testing.T) {
 	}
 }
 
+func TestMetricsListen(t *testing.T) {
+	c, err := ParseHACF("ha.cf", strings.NewReader("node a\n"))
+	if err != nil || c.MetricsListen != "" {
+		t.Fatalf("default: %q, %v; want off", c.MetricsListen, err)
+	}
+	c, err = ParseHACF("ha.cf", strings.NewReader("node a\nmetrics_listen 127.0.0.1:9707\n"))
+	if err != nil || c.MetricsListen != "127.0.0.1:9707" {
+		t.Fatalf("metrics_listen: %q, %v", c.MetricsListen, err)
+	}
+}
+
 func TestHasuiteDirectiveErrors(t *testing.T) {
 	for in, want := range map[string]string{
 		"ipaddr_arp 5":             `invalid value "5": want <repeats> <interval>`,
@@ -561,6 +572,7 @@ func TestHasuiteDirectiveErrors(t *testing.T) {
 		"stop_failure_action halt": `invalid value "halt": want block, reboot`,
 		"resource_timeout 0":       `"0" must be at least 1ms`,
 		"resource_monitor soon":    `soon`,
+		"metrics_listen 9707":      `metrics_listen "9707": want host:port`,
 	} {
 		_, err := ParseHACF("ha.cf", strings.NewReader(in+"\n"))
 		if err == nil || !strings.Contains(err.Error(), "ha.cf:1: ") || !strings.Contains(err.Error(), want) {

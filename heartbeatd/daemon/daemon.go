@@ -30,6 +30,7 @@ import (
 	"github.com/hasuite/hasuite/heartbeatd/wire"
 	"github.com/hasuite/hasuite/internal/kernel"
 	"github.com/hasuite/hasuite/internal/logging"
+	"github.com/hasuite/hasuite/internal/metrics"
 	"github.com/hasuite/hasuite/internal/ratelimit"
 	"github.com/hasuite/hasuite/internal/sdnotify"
 )
@@ -165,6 +166,7 @@ type Daemon struct {
 
 	badLog  *ratelimit.Limiter
 	counter counters
+	metrics *hbMetrics // nil without metrics_listen
 }
 
 // counters are the daemon's own packet counters, beside membership's.
@@ -246,6 +248,21 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		Loadavg:        loadavg,
 	})
 
+	if ha.MetricsListen != "" {
+		reg := metrics.NewRegistry()
+		d.metrics = newHBMetrics(reg, d.metricsState)
+		msrv, err := metrics.Serve(ha.MetricsListen, reg, func(err error) { d.log.WithError(err).Error("metrics endpoint") })
+		if err != nil {
+			return fmt.Errorf("%s: metrics_listen: %w", ha.File, err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			msrv.Shutdown(sctx)
+		}()
+		d.log.WithField("addr", msrv.Addr()).Info("metrics endpoint at /metrics")
+	}
+
 	rctx, stopReceivers := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, m := range d.media {
@@ -315,6 +332,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		}
 		d.rm = rm.New(rmConfig(d.node, files))
 		d.exec = newExecutor(d.log, d.newAgent, files.HA.ResourceTimeout, d.jobDone)
+		d.exec.metrics = d.metrics
 		d.releaseLeftovers(files.Groups)
 		ectx, stopExec := context.WithCancel(context.Background())
 		defer stopExec()
@@ -402,6 +420,7 @@ func (d *Daemon) memEvent(event func(now time.Time) []membership.Action) {
 		case membership.Log:
 			d.logAction(a)
 		case membership.NodeChange:
+			d.metrics.nodeChange(a)
 			d.log.WithFields(logrus.Fields{"node": a.Node, "state": a.To}).Debugf("node %s: %s -> %s", a.Node, a.From, a.To)
 			if a.Ping {
 				// As classic: a ping node's death is "status st=dead
@@ -639,10 +658,14 @@ func (d *Daemon) reload() {
 	f, err := Load(d.opts.ConfDir, d.node)
 	if err != nil {
 		d.log.WithError(err).Error("reload failed, keeping the running configuration")
+		d.metrics.reloaded(err)
 		return
 	}
 	if !sameMedia(old.HA, f.HA) || !slices.Equal(old.HA.Nodes, f.HA.Nodes) || !samePing(old.HA.Ping, f.HA.Ping) {
 		d.log.Warn("reload: media or node changes take effect at the next restart")
+	}
+	if old.HA.MetricsListen != f.HA.MetricsListen {
+		d.log.Warn("reload: a metrics_listen change takes effect at the next restart")
 	}
 	d.files.Store(f)
 	if err := d.srv.SetConfig(f.HA); err != nil {
@@ -655,7 +678,21 @@ func (d *Daemon) reload() {
 	if !slices.EqualFunc(old.Groups, f.Groups, config.Group.Same) {
 		d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Reload(now, f.Groups) })
 	}
+	d.metrics.reloaded(nil)
 	d.log.Info("configuration reloaded")
+}
+
+// metricsState reads node and link states and packet counters for a scrape.
+func (d *Daemon) metricsState() ([]membership.NodeInfo, membership.Counters, packetCounts) {
+	d.mu.Lock()
+	nodes, mc := d.mem.Nodes(), d.mem.Counters
+	d.mu.Unlock()
+	c := &d.counter
+	return nodes, mc, packetCounts{
+		received: c.received.Load(), authFailed: c.authFailed.Load(), malformed: c.malformed.Load(),
+		tooBig: c.tooBig.Load(), queueFull: c.queueFull.Load(), sendErrors: c.sendErrors.Load(),
+		pingSent: c.pingSent.Load(), pingReceived: c.pingReceived.Load(), pingSendErrors: c.pingSendErrors.Load(),
+	}
 }
 
 func (d *Daemon) closeMedia() {

@@ -51,6 +51,8 @@ type executor struct {
 	wake   chan struct{}
 	agents map[string]resources.Agent // by resource text
 	done   chan<- jobDone
+
+	metrics *hbMetrics // nil without metrics_listen
 }
 
 func newExecutor(log logrus.FieldLogger, newAgent func(string) (resources.Agent, error), timeout time.Duration, done chan<- jobDone) *executor {
@@ -86,6 +88,7 @@ func (e *executor) run(ctx context.Context) {
 		e.queue = e.queue[1:]
 		e.mu.Unlock()
 		err := e.do(r)
+		e.metrics.jobDone(r, err)
 		e.done <- jobDone{id: r.ID, err: err}
 	}
 }
@@ -119,16 +122,20 @@ func (e *executor) agent(res config.Resource) (resources.Agent, error) {
 	return a, nil
 }
 
-// call runs one agent operation under the resource timeout.
-func (e *executor) call(f func(ctx context.Context) error) error {
+// call runs one agent operation (action on resource) under the resource
+// timeout.
+func (e *executor) call(resource, action string, f func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
 	defer cancel()
-	return f(ctx)
+	start := time.Now()
+	err := f(ctx)
+	e.metrics.resourceAction(resource, action, err, time.Since(start))
+	return err
 }
 
-func (e *executor) running(a resources.Agent) (bool, error) {
+func (e *executor) running(res config.Resource, a resources.Agent) (bool, error) {
 	var up bool
-	err := e.call(func(ctx context.Context) (err error) {
+	err := e.call(res.Text, "status", func(ctx context.Context) (err error) {
 		up, err = a.Running(ctx)
 		return err
 	})
@@ -143,11 +150,11 @@ func (e *executor) acquire(g config.Group) error {
 		a, err := e.agent(res)
 		if err == nil {
 			var up bool
-			if up, _ = e.running(a); up {
+			if up, _ = e.running(res, a); up {
 				continue
 			}
 			e.log.WithField("resource", res.Text).Infof("Running %s start", res.Text)
-			err = e.call(a.Start)
+			err = e.call(res.Text, "start", a.Start)
 		}
 		if err != nil {
 			e.log.WithFields(logrus.Fields{"resource": res.Text, "err": err}).Errorf("Starting %s failed", res.Text)
@@ -174,7 +181,7 @@ func (e *executor) release(g config.Group) error {
 		}
 		e.log.WithField("resource", res.Text).Infof("Running %s stop", res.Text)
 		for try := 0; ; try++ {
-			if err = e.call(a.Stop); err == nil || try == stopRetries {
+			if err = e.call(res.Text, "stop", a.Stop); err == nil || try == stopRetries {
 				break
 			}
 			e.log.WithFields(logrus.Fields{"resource": res.Text, "err": err}).Infof("Retrying failed stop operation [%s]", res.Text)
@@ -183,7 +190,7 @@ func (e *executor) release(g config.Group) error {
 		if err == nil {
 			continue
 		}
-		if up, _ := e.running(a); up {
+		if up, _ := e.running(res, a); up {
 			failed = errors.Join(failed, fmt.Errorf("%s: %w: %v", res.Text, errStillRunning, err))
 			continue
 		}
@@ -199,7 +206,7 @@ func (e *executor) check(g config.Group) error {
 		if err != nil {
 			return err
 		}
-		up, err := e.running(a)
+		up, err := e.running(res, a)
 		if err != nil {
 			return fmt.Errorf("%s: %w", res.Text, err)
 		}
@@ -221,7 +228,7 @@ func (e *executor) announce(g config.Group) error {
 			a = u.Unwrap()
 		}
 		if an, ok := a.(announcer); ok {
-			if err := e.call(an.Announce); err != nil {
+			if err := e.call(res.Text, "announce", an.Announce); err != nil {
 				e.log.WithFields(logrus.Fields{"resource": res.Text, "err": err}).Warn("re-announcing failed")
 			}
 		}

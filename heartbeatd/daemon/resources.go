@@ -90,7 +90,7 @@ func (d *Daemon) releaseLeftovers(groups []config.Group) {
 func anyRunning(e *executor, g config.Group) bool {
 	for _, res := range g.Resources {
 		if a, err := e.agent(res); err == nil {
-			if up, _ := e.running(a); up {
+			if up, _ := e.running(res, a); up {
 				return true
 			}
 		}

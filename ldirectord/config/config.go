@@ -94,6 +94,8 @@ type Config struct {
 
 	// Backend is the data plane (hasuite): ipvs (default), nftables or auto.
 	Backend Backend
+	// Metrics is the host:port of the Prometheus endpoint (hasuite); "" = off.
+	Metrics string
 
 	Virtuals []Virtual
 	Warnings []string // non-fatal findings, each "file[:line]: ..."

@@ -95,6 +95,7 @@ func init() {
 		}},
 		"autoreload":     {global, false, (*parser).yesNoKey},
 		"backend":        {global, false, (*parser).backend},
+		"metrics":        {global, false, (*parser).metrics},
 		"fork":           {global, false, (*parser).yesNoKey},
 		"supervised":     {global, false, (*parser).yesNoKey},
 		"readdquiescent": {global, false, (*parser).yesNoKey},

@@ -26,9 +26,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/hasuite/hasuite/internal/kernel"
+	"github.com/hasuite/hasuite/internal/sdnotify"
 	"github.com/hasuite/hasuite/ldirectord/check"
 	"github.com/hasuite/hasuite/ldirectord/config"
 	"github.com/hasuite/hasuite/ldirectord/lvs"
@@ -40,6 +42,9 @@ type Job struct {
 	Target  check.Target
 	Checker check.Checker
 	Timeout time.Duration
+	// CheckType is the check actually run (connect or negotiate for a
+	// combined check), for metrics.
+	CheckType string
 }
 
 // EventKind says what changed.
@@ -99,6 +104,9 @@ type Options struct {
 	SendMail func(addr, from string, to []string, msg []byte) error
 	// Hostname names this director in alerts; default os.Hostname.
 	Hostname string
+	// Metrics, when set, receives the daemon's series instead of an
+	// endpoint at the config's metrics address (tests).
+	Metrics prometheus.Registerer
 }
 
 // Daemon is a running ldirectord.
@@ -124,6 +132,8 @@ type Daemon struct {
 	fbOn      map[string]bool            // fallbackcommand state per virtual ID
 	byID      map[string]*config.Virtual // virtual's index of cfg's virtuals
 	byIDOf    *config.Config
+	metrics   *ldMetrics         // nil without a metrics address
+	scrapes   chan statusRequest // scrapes asking the loop for per-real state
 }
 
 type adoptKey struct {
@@ -165,6 +175,7 @@ func New(o Options) *Daemon {
 		sem:      make(chan struct{}, o.MaxChecks),
 		downAt:   map[string]time.Time{},
 		fbOn:     map[string]bool{},
+		scrapes:  make(chan statusRequest),
 	}
 	return d
 }
@@ -177,6 +188,11 @@ func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 // each value from reloads (SIGHUP). At the end it applies cleanstop.
 func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 	d.status = config.Starting
+	stopMetrics, err := d.startMetrics()
+	if err != nil {
+		return fmt.Errorf("metrics = %s: %w", d.cfg.Metrics, err)
+	}
+	defer stopMetrics()
 	d.cfgStamp, _ = stamp(d.o.ConfigPath)
 	initial, err := table(d.o.IPVS)
 	if err != nil {
@@ -187,6 +203,12 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 	d.handle(d.eng.Events())
 	d.apply()
 	d.status = config.Running
+	// systemd (Type=notify): started once the first table is applied; the
+	// watchdog is fed until Run returns. No-ops without NOTIFY_SOCKET.
+	_ = sdnotify.Ready()
+	wdCtx, stopWatchdog := context.WithCancel(context.Background())
+	defer stopWatchdog()
+	go func() { _ = sdnotify.Watchdog(wdCtx) }()
 
 	checkCtx, cancelChecks := context.WithCancel(context.Background())
 	defer cancelChecks()
@@ -198,6 +220,7 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 		d.arm(timer)
 		select {
 		case <-ctx.Done():
+			_ = sdnotify.Stopping()
 			cancelChecks()
 			d.stop()
 			return nil
@@ -206,6 +229,8 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 			tick.Reset(d.pollInterval())
 		case now := <-timer.C:
 			d.runDue(checkCtx, now)
+		case req := <-d.scrapes:
+			d.answerStatus(req)
 		case res := <-d.results:
 			if d.result(res) {
 				d.applyChanges()
@@ -288,6 +313,7 @@ func (d *Daemon) runDue(ctx context.Context, now time.Time) {
 			cctx, cancel := context.WithTimeout(ctx, j.Timeout)
 			r := j.Checker.Check(cctx, j.Target)
 			cancel()
+			d.metrics.check(j.CheckType, r)
 			<-d.sem
 			select {
 			case d.results <- result{j.ID, r}:
@@ -481,13 +507,18 @@ func (d *Daemon) stop() {
 func (d *Daemon) reload() {
 	d.log.Info("Reloading Linux Director Daemon config on signal")
 	d.status = config.Reloading
-	defer func() { d.status = config.Running }()
+	_ = sdnotify.Reloading()
+	defer func() {
+		d.status = config.Running
+		_ = sdnotify.Ready()
+	}()
 	cfg, err := config.Load(d.o.ConfigPath, d.o.ConfigOpts)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			d.log.Errorf("Error reading config: %s", line)
 		}
 		d.log.Error("Reload failed: keeping the running configuration")
+		d.metrics.reloaded(false)
 		return
 	}
 	if msgs := planeErrors(cfg, d.o.DataPlane); len(msgs) > 0 {
@@ -495,7 +526,12 @@ func (d *Daemon) reload() {
 			d.log.Errorf("Error reading config: %s", m)
 		}
 		d.log.Error("Reload failed: keeping the running configuration")
+		d.metrics.reloaded(false)
 		return
+	}
+	if cfg.Metrics != d.cfg.Metrics {
+		d.log.Warnf("metrics: the change from %q to %q takes effect at the next start", d.cfg.Metrics, cfg.Metrics)
+		cfg.Metrics = d.cfg.Metrics
 	}
 	if cfg.Backend != d.cfg.Backend {
 		d.log.Warnf("backend: the change from %s to %s takes effect at the next start", d.cfg.Backend, cfg.Backend)
@@ -514,6 +550,7 @@ func (d *Daemon) reload() {
 		}
 	}
 	d.apply()
+	d.metrics.reloaded(true)
 }
 
 // handle runs the side effects of the engine's events.

@@ -27,6 +27,7 @@ const hookTimeout = 5 * time.Minute
 // logOps logs each IPVS change as classic ldirectord words it (spec §6) and
 // mails the real and fallback ones. phase is "start" or "stop" for purges.
 func (d *Daemon) logOps(res lvs.Result, phase string) {
+	d.metrics.dataplaneOps(d.plane(), res)
 	for _, op := range res.Ops {
 		key := op.Service.ServiceKey
 		v := virtualName(key)

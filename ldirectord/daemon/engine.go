@@ -28,11 +28,14 @@ func (a engineAdapter) Result(now time.Time, id uint64, r check.Result) []Event 
 	return events(a.e.Result(now, id, r))
 }
 
+// Status is the engine's per-real state, for metrics.
+func (a engineAdapter) Status() []engine.RealStatus { return a.e.Status() }
+
 func (a engineAdapter) Due(now time.Time) []Job {
 	js := a.e.Due(now)
 	out := make([]Job, len(js))
 	for i, j := range js {
-		out[i] = Job{ID: j.ID, Target: j.Target, Checker: j.Checker, Timeout: j.Timeout}
+		out[i] = Job{ID: j.ID, Target: j.Target, Checker: j.Checker, Timeout: j.Timeout, CheckType: j.CheckType}
 	}
 	return out
 }
