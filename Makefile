@@ -6,7 +6,7 @@ BIN      := bin
 FUZZTIME ?= 30s
 CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover ipfail ldirectord
 
-.PHONY: all build test unit deps fuzz bench bench-outage bench-ipvs bench-ldcheck install demo demo-down vet clean
+.PHONY: all build test unit deps fuzz bench bench-outage bench-ipvs bench-ldcheck install deb demo demo-down vet clean
 
 all: build
 
@@ -57,15 +57,55 @@ bench-ldcheck:
 bench-ipvs:
 	HASUITE_IPVS_BENCH=1 HASUITE_IPVS_BENCH_CPUS=$(BENCH_IPVS_CPUS) $(GO) test -count=1 -timeout 20m -run '^TestLVSVM$$' -v ./ldirectord/lvs
 
+# FHS layout as Debian's heartbeat and ldirectord packages lay it out (see
+# docs/operations.md "Install and package"). etc/systemd, etc/init.d,
+# etc/logrotate.d and etc/default are installed when present; /usr/sbin etc.
+# in them follow PREFIX. The sample etc/ha.d goes to the examples, never
+# over an operator's /etc/ha.d.
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/hasuite
+FIXPREFIX  := sed -e 's|/usr/sbin/|$(PREFIX)/sbin/|g' -e 's|/usr/bin/|$(PREFIX)/bin/|g' -e 's|/usr/share/heartbeat/|$(PREFIX)/share/heartbeat/|g'
+
 install: build
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ha.d
-	install -m 0755 $(BIN)/heartbeatd $(DESTDIR)$(PREFIX)/sbin/heartbeatd
-	# ipfail beside heartbeatd: respawn lines naming the classic ipfail run it.
-	install -m 0755 $(BIN)/ipfail $(DESTDIR)$(PREFIX)/sbin/ipfail
-	install -m 0755 $(BIN)/ldirectord $(DESTDIR)$(PREFIX)/sbin/ldirectord
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/heartbeat
+	install -m 0755 $(BIN)/heartbeatd $(BIN)/ipfail $(BIN)/ldirectord $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BIN)/cl_status $(DESTDIR)$(PREFIX)/bin/cl_status
-	install -d $(DESTDIR)$(PREFIX)/share/heartbeat
 	install -m 0755 $(BIN)/hb_standby $(BIN)/hb_takeover $(DESTDIR)$(PREFIX)/share/heartbeat/
+	# The classic ipfail paths (heartbeat's docs, Debian's) lead to ours;
+	# heartbeatd also maps them itself (heartbeatd/respawn/builtin.go).
+	install -d $(DESTDIR)$(PREFIX)/lib/heartbeat $(DESTDIR)$(PREFIX)/libexec/heartbeat
+	ln -sfn ../../sbin/ipfail $(DESTDIR)$(PREFIX)/lib/heartbeat/ipfail
+	ln -sfn ../../sbin/ipfail $(DESTDIR)$(PREFIX)/libexec/heartbeat/ipfail
+	# IPaddr, IPaddr2, LVSSyncDaemonSwap and ldirectord are built into
+	# heartbeatd; resource.d/ldirectord is the link Debian's ldirectord ships.
+	install -d $(DESTDIR)/etc/ha.d/resource.d
+	ln -sfn $(PREFIX)/sbin/ldirectord $(DESTDIR)/etc/ha.d/resource.d/ldirectord
+	@set -e; for f in etc/systemd/*.service etc/systemd/*.socket etc/systemd/*.timer; do \
+	  [ -f "$$f" ] || continue; install -d $(DESTDIR)$(SYSTEMDDIR); \
+	  echo "install $$f"; $(FIXPREFIX) "$$f" > $(DESTDIR)$(SYSTEMDDIR)/$${f##*/}; chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$${f##*/}; done; \
+	for f in etc/init.d/*; do \
+	  [ -f "$$f" ] || continue; install -d $(DESTDIR)/etc/init.d; \
+	  echo "install $$f"; $(FIXPREFIX) "$$f" > $(DESTDIR)/etc/init.d/$${f##*/}; chmod 0755 $(DESTDIR)/etc/init.d/$${f##*/}; done; \
+	for d in logrotate.d default; do for f in etc/$$d/*; do \
+	  [ -f "$$f" ] || continue; install -d $(DESTDIR)/etc/$$d; \
+	  echo "install $$f"; $(FIXPREFIX) "$$f" > $(DESTDIR)/etc/$$d/$${f##*/}; chmod 0644 $(DESTDIR)/etc/$$d/$${f##*/}; done; done; \
+	for f in $$(find etc/ha.d -type f | sort); do \
+	  install -D -m 0644 "$$f" $(DESTDIR)$(DOCDIR)/examples/$${f#etc/}; done
+
+# A .deb of `make install` (PREFIX=/usr), built with dpkg-deb from a staged
+# tree: packaging/deb holds control and the maintainer scripts.
+DEB_VERSION ?= 0.0~git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo 0)
+DEB_COMPRESS ?= xz
+DEB_ARCH    ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+DEB_STAGE   := $(abspath $(BIN))/deb/hasuite
+DEB         := $(abspath $(BIN))/hasuite_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb:
+	rm -rf $(DEB_STAGE)
+	$(MAKE) install PREFIX=/usr DESTDIR=$(DEB_STAGE)
+	sh packaging/deb/stage.sh $(DEB_STAGE) $(DEB_VERSION) $(DEB_ARCH)
+	dpkg-deb --root-owner-group -Z$(DEB_COMPRESS) --build $(DEB_STAGE) $(DEB)
+	@echo "built $(DEB)"
 
 # The README's first command: a highly available LVS cluster in network
 # namespaces on this machine, narrated (root, under a minute; test/demo).
