@@ -668,6 +668,11 @@ func (d *Daemon) reload() {
 		d.log.Warn("reload: a metrics_listen change takes effect at the next restart")
 	}
 	d.files.Store(f)
+	if !sameKeys(old.Keys, f.Keys) {
+		// Classic's message when SIGHUP finds authkeys changed (hb_signal.c).
+		d.log.WithFields(logrus.Fields{"signing": f.Keys.Active, "accepting": f.Keys.Nums()}).
+			Info("Rereading authentication file.")
+	}
 	if err := d.srv.SetConfig(f.HA); err != nil {
 		d.log.WithError(err).Warn("apiauth: some entries were skipped")
 	}
@@ -751,6 +756,20 @@ func sameMedia(a, b *config.HACF) bool {
 		x, y := a.Media[i], b.Media[i]
 		x.Line, y.Line = 0, 0
 		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// sameKeys reports whether two authkeys files sign and accept alike.
+func sameKeys(a, b *config.AuthKeys) bool {
+	if a.Active != b.Active || len(a.Entries) != len(b.Entries) {
+		return false
+	}
+	for n, x := range a.Entries {
+		y, ok := b.Entries[n]
+		if !ok || x.Method != y.Method || x.Key != y.Key {
 			return false
 		}
 	}
