@@ -6,13 +6,22 @@ BIN      := bin
 FUZZTIME ?= 30s
 CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover ipfail ldirectord
 
-.PHONY: all build test unit deps fuzz bench bench-outage bench-ipvs bench-ldcheck install deb demo demo-down vet clean
+.PHONY: all build man test unit deps fuzz bench bench-outage bench-ipvs bench-ldcheck install deb demo demo-down vet clean
 
 all: build
 
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/ $(addprefix ./,$(CMDS))
+
+# The manual pages docs/NAME.S.md rendered to roff in $(BIN)/man/NAME.S by
+# go-md2man (internal/tools/md2man); dated by the last commit of docs/.
+MAN_PAGES := $(notdir $(basename $(wildcard docs/*.[158].md)))
+MAN_DATE  ?= $(shell git log -1 --format=%cs -- docs 2>/dev/null)
+
+man:
+	@mkdir -p $(BIN)/man
+	$(GO) run ./internal/tools/md2man -o $(BIN)/man -date "$(MAN_DATE)" -source hasuite $(addprefix docs/,$(addsuffix .md,$(MAN_PAGES)))
 
 vet:
 	$(GO) vet ./...
@@ -64,9 +73,10 @@ bench-ipvs:
 # over an operator's /etc/ha.d.
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR     ?= $(PREFIX)/share/doc/hasuite
+MANDIR     ?= $(PREFIX)/share/man
 FIXPREFIX  := sed -e 's|/usr/sbin/|$(PREFIX)/sbin/|g' -e 's|/usr/bin/|$(PREFIX)/bin/|g' -e 's|/usr/share/heartbeat/|$(PREFIX)/share/heartbeat/|g'
 
-install: build
+install: build man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/heartbeat
 	install -m 0755 $(BIN)/heartbeatd $(BIN)/ipfail $(BIN)/ldirectord $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BIN)/cl_status $(DESTDIR)$(PREFIX)/bin/cl_status
@@ -91,6 +101,12 @@ install: build
 	  echo "install $$f"; $(FIXPREFIX) "$$f" > $(DESTDIR)/etc/$$d/$${f##*/}; chmod 0644 $(DESTDIR)/etc/$$d/$${f##*/}; done; done; \
 	for f in $$(find etc/ha.d -type f | sort); do \
 	  install -D -m 0644 "$$f" $(DESTDIR)$(DOCDIR)/examples/$${f#etc/}; done
+	# Manual pages, gzip -9n as Debian ships them; hb_takeover(1) is
+	# documented in hb_standby(1).
+	@set -e; for p in $(MAN_PAGES); do \
+	  d=$(DESTDIR)$(MANDIR)/man$${p##*.}; install -d $$d; \
+	  gzip -9n -c $(BIN)/man/$$p > $$d/$$p.gz; chmod 0644 $$d/$$p.gz; done
+	ln -sfn hb_standby.1.gz $(DESTDIR)$(MANDIR)/man1/hb_takeover.1.gz
 
 # A .deb of `make install` (PREFIX=/usr), built with dpkg-deb from a staged
 # tree: packaging/deb holds control and the maintainer scripts.

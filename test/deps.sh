@@ -22,6 +22,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
 command -v logrotate >/dev/null 2>&1 || need="$need logrotate"
+# test/pkg: groff formats the rendered man pages.
+command -v groff >/dev/null 2>&1 || need="$need groff-base"
 if [ -n "$need" ]; then
 	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 		echo "deps: missing:$need (install them as root to run the root-only suites)" >&2

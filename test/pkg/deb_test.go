@@ -61,6 +61,15 @@ func TestDeb(t *testing.T) {
 		}
 	}
 	t.Logf("make deb: %v", time.Since(start).Round(time.Millisecond))
+	// The package carries the manual pages (checked in the package, as a
+	// host's dpkg path-exclude may keep them from the installed root).
+	contents := run(t, "dpkg-deb", "-c", deb)
+	for _, f := range append(repoFiles(t, "docs/*.[158].md"), "hb_takeover.1.md") {
+		page := strings.TrimSuffix(filepath.Base(f), ".md")
+		if !strings.Contains(contents, "./usr/share/man/man"+page[len(page)-1:]+"/"+page+".gz") {
+			t.Errorf("the package lacks the man page %s", page)
+		}
+	}
 
 	r := newRoot(t, tmp)
 	status := func() string {

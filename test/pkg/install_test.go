@@ -53,6 +53,11 @@ func expectedTree(t *testing.T, prefix string) map[string]entry {
 	for _, f := range append(repoFiles(t, "etc/logrotate.d/*"), repoFiles(t, "etc/default/*")...) {
 		want[f] = entry{mode: 0o644}
 	}
+	for _, f := range repoFiles(t, "docs/*.[158].md") {
+		page := strings.TrimSuffix(filepath.Base(f), ".md")
+		want[prefix+"/share/man/man"+page[len(page)-1:]+"/"+page+".gz"] = entry{mode: 0o644}
+	}
+	want[prefix+"/share/man/man1/hb_takeover.1.gz"] = entry{link: "hb_standby.1.gz"}
 	filepath.WalkDir(filepath.Join(repo, "etc/ha.d"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			rel, _ := filepath.Rel(filepath.Join(repo, "etc"), p)
@@ -143,6 +148,11 @@ func TestInstallTree(t *testing.T) {
 		if string(src) != string(dst) {
 			t.Errorf("%s changed on installation with PREFIX=/usr", f)
 		}
+	}
+	// The manual pages are the rendered docs/ pages, gzip -9n.
+	for _, f := range repoFiles(t, "docs/*.[158].md") {
+		page := strings.TrimSuffix(filepath.Base(f), ".md")
+		checkManGzip(t, filepath.Join(dest, "usr/share/man/man"+page[len(page)-1:], page+".gz"), page)
 	}
 	// The installed binaries run.
 	if out, err := exec.Command(filepath.Join(dest, "usr/sbin/heartbeatd"), "-h").CombinedOutput(); err != nil {
