@@ -178,7 +178,18 @@ func (nopFormatter) Format(*logrus.Entry) ([]byte, error) { return nil, nil }
 
 // stderrIsJournal reports whether stderr is the journald stream named by
 // JOURNAL_STREAM ("device:inode"), as systemd documents for that variable.
-func stderrIsJournal(v string) bool {
+func stderrIsJournal(v string) bool { return isJournal(os.Stderr, v) }
+
+// IsJournal reports whether f (stdout or stderr) is connected to journald,
+// the stream $JOURNAL_STREAM names: lines written there should carry a
+// "<N>" priority (JournalPriority) and no timestamp of their own.
+func IsJournal(f *os.File) bool { return isJournal(f, os.Getenv("JOURNAL_STREAM")) }
+
+// JournalPriority is the "<N>" prefix that gives a line written to a
+// journald stream the syslog severity of e.
+func JournalPriority(e *logrus.Entry) string { return "<" + strconv.Itoa(severity(e)) + ">" }
+
+func isJournal(f *os.File, v string) bool {
 	if v == "" {
 		return false
 	}
@@ -192,7 +203,7 @@ func stderrIsJournal(v string) bool {
 		return false
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(os.Stderr.Fd()), &st); err != nil {
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
 		return false
 	}
 	return uint64(st.Dev) == dev && uint64(st.Ino) == ino

@@ -152,15 +152,17 @@ func newLogger(inv Invocation, stdout, stderr io.Writer) (*logrus.Logger, func()
 	switch {
 	case inv.Debug:
 		l.Out = stderr
-		l.Formatter = &classicFormatter{}
+		l.Formatter = &classicFormatter{prefix: journalPrefix(stderr, nil)}
 		l.SetLevel(logrus.DebugLevel)
 	case inv.Config.Supervised:
 		l.Out = stdout
-		l.Formatter = &classicFormatter{prefix: func(t time.Time) string { return "[" + ctime(t) + "] " }}
+		l.Formatter = &classicFormatter{prefix: journalPrefix(stdout, func(e *logrus.Entry) string {
+			return "[" + ctime(e.Time) + "] "
+		})}
 	case strings.HasPrefix(inv.Config.LogFile, "/"):
 		l.Out = &appendFile{path: inv.Config.LogFile}
-		l.Formatter = &classicFormatter{prefix: func(t time.Time) string {
-			return fmt.Sprintf("[%s|%s|%d] ", ctime(t), inv.CfgName, pid)
+		l.Formatter = &classicFormatter{prefix: func(e *logrus.Entry) string {
+			return fmt.Sprintf("[%s|%s|%d] ", ctime(e.Time), inv.CfgName, pid)
 		}}
 	default:
 		sl, closeFn, err := logging.Setup(logging.Options{Ident: "ldirectord", Facility: inv.Config.LogFile})
@@ -177,14 +179,24 @@ func ctime(t time.Time) string { return t.Format("Mon Jan _2 15:04:05 2006") }
 // classicFormatter prints the bare message, an error after ": ", and
 // "DEBUG: " before debug lines.
 type classicFormatter struct {
-	prefix func(time.Time) string
+	prefix func(*logrus.Entry) string
+}
+
+// journalPrefix is classic's prefix, unless w is a journald stream (run
+// under systemd): then the line gets its priority as "<N>" and no time, which
+// the journal records itself.
+func journalPrefix(w io.Writer, classic func(*logrus.Entry) string) func(*logrus.Entry) string {
+	if f, ok := w.(*os.File); ok && logging.IsJournal(f) {
+		return logging.JournalPriority
+	}
+	return classic
 }
 
 // Format renders one line.
 func (f *classicFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	var b bytes.Buffer
 	if f.prefix != nil {
-		b.WriteString(f.prefix(e.Time))
+		b.WriteString(f.prefix(e))
 	}
 	if e.Level >= logrus.DebugLevel {
 		b.WriteString("DEBUG: ")
