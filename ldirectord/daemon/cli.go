@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hasuite/hasuite/internal/outfmt"
 	"github.com/hasuite/hasuite/ldirectord/config"
 )
 
@@ -133,7 +134,7 @@ func (c *cli) usage() int {
 
 func (c *cli) run(args []string) int {
 	var debug, test bool
-	args, jsonOut, ok := jsonOption(args)
+	args, jsonOut, ok := outfmt.JSON(args)
 	if !ok {
 		fmt.Fprintln(c.env.Stderr, "-o takes json or text")
 		return c.usage()

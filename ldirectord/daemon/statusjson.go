@@ -39,43 +39,6 @@ type realJSON struct {
 	Weight  int    `json:"weight"`
 }
 
-// jsonOption removes --json, "-o json" and "-ojson" (and their "text"
-// forms) standing before "--" from args; ok is false for another -o value.
-func jsonOption(args []string) (rest []string, jsonOut, ok bool) {
-	rest = make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		var format string
-		switch {
-		case a == "--":
-			return append(rest, args[i:]...), jsonOut, true
-		case a == "--json":
-			jsonOut = true
-			continue
-		case a == "-o":
-			if i+1 >= len(args) {
-				return nil, false, false
-			}
-			i++
-			format = args[i]
-		case strings.HasPrefix(a, "-o") && len(a) > 2:
-			format = a[2:]
-		default:
-			rest = append(rest, a)
-			continue
-		}
-		switch format {
-		case "json":
-			jsonOut = true
-		case "text":
-			jsonOut = false
-		default:
-			return nil, false, false
-		}
-	}
-	return rest, jsonOut, true
-}
-
 // statusJSON prints status as JSON on stdout; the exit code is the text form's.
 func (c *cli) statusJSON(inv Invocation, found bool) int {
 	st := statusJSON{Config: inv.ConfigPath, ConfigName: inv.CfgName, PidFile: inv.PidFile, State: "stopped"}

@@ -10,28 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestJSONOption(t *testing.T) {
-	for _, tc := range []struct {
-		args     []string
-		rest     []string
-		json, ok bool
-	}{
-		{[]string{"x.cf", "status"}, []string{"x.cf", "status"}, false, true},
-		{[]string{"--json", "status"}, []string{"status"}, true, true},
-		{[]string{"-o", "json", "x.cf", "status"}, []string{"x.cf", "status"}, true, true},
-		{[]string{"x.cf", "status", "-ojson"}, []string{"x.cf", "status"}, true, true},
-		{[]string{"--json", "-o", "text", "status"}, []string{"status"}, false, true},
-		{[]string{"--", "--json", "status"}, []string{"--", "--json", "status"}, false, true},
-		{[]string{"-o", "xml", "status"}, nil, false, false},
-		{[]string{"status", "-o"}, nil, false, false},
-	} {
-		rest, js, ok := jsonOption(tc.args)
-		if ok != tc.ok || js != tc.json || (ok && !cmp.Equal(rest, tc.rest)) {
-			t.Errorf("jsonOption(%q) = %q, %v, %v; want %q, %v, %v", tc.args, rest, js, ok, tc.rest, tc.json, tc.ok)
-		}
-	}
-}
-
 func TestCLIStatusJSON(t *testing.T) {
 	c := newCLI(t)
 	cfg := c.write(filepath.Join(c.etc, "web.cf"), goodCfg+"virtual=10.255.0.2:443\n    real=127.0.0.2:8443 gate 5\n    real=127.0.0.3 gate\n    scheduler=wlc\n    service=https\n    checktype=negotiate\n")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hasuite/hasuite/heartbeatd/api"
 	"github.com/hasuite/hasuite/heartbeatd/wire"
+	"github.com/hasuite/hasuite/internal/outfmt"
 )
 
 // Exit codes of classic cl_status (spec §8.2).
@@ -134,7 +135,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, opt Optio
 	if opt.Host == "" {
 		opt.Host, _ = os.Hostname()
 	}
-	args, jsonOut, formatOK := outputFormat(args)
+	args, jsonOut, formatOK := outfmt.JSON(args)
 	if !formatOK {
 		fmt.Fprintln(stderr, "cl_status: -o takes json or text")
 		return exitParam

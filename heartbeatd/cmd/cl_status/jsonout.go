@@ -8,46 +8,6 @@ import (
 	"github.com/hasuite/hasuite/heartbeatd/api"
 )
 
-// outputFormat removes the output-format options from args, wherever they
-// stand before "--": "--json", "-o json", "-ojson", "-o text", "-otext".
-// ok is false for another -o value or a missing one.
-func outputFormat(args []string) (rest []string, jsonOut, ok bool) {
-	rest = make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		var format string
-		switch {
-		case a == "--json":
-			jsonOut = true
-			continue
-		case a == "-o":
-			if i+1 >= len(args) {
-				return nil, false, false
-			}
-			i++
-			format = args[i]
-		case len(a) > 2 && a[:2] == "-o":
-			format = a[2:]
-		default:
-			rest = append(rest, a)
-			continue
-		}
-		switch format {
-		case "json":
-			jsonOut = true
-		case "text":
-			jsonOut = false
-		default:
-			return nil, false, false
-		}
-	}
-	return rest, jsonOut, true
-}
-
 // emit prints v as one line of JSON.
 func (t *tool) emit(v any) {
 	b, err := json.Marshal(v)

@@ -10,28 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestOutputFormat(t *testing.T) {
-	for _, tc := range []struct {
-		args     []string
-		rest     []string
-		json, ok bool
-	}{
-		{[]string{"listnodes", "-v"}, []string{"listnodes", "-v"}, false, true},
-		{[]string{"--json", "listnodes"}, []string{"listnodes"}, true, true},
-		{[]string{"listnodes", "-o", "json", "-v"}, []string{"listnodes", "-v"}, true, true},
-		{[]string{"-ojson", "nodestatus", "nodea"}, []string{"nodestatus", "nodea"}, true, true},
-		{[]string{"--json", "nodestatus", "-o", "text", "nodea"}, []string{"nodestatus", "nodea"}, false, true},
-		{[]string{"nodestatus", "--", "--json"}, []string{"nodestatus", "--", "--json"}, false, true},
-		{[]string{"nodestatus", "-o", "yaml"}, nil, false, false},
-		{[]string{"nodestatus", "-o"}, nil, false, false},
-	} {
-		rest, js, ok := outputFormat(tc.args)
-		if ok != tc.ok || js != tc.json || (ok && !cmp.Equal(rest, tc.rest)) {
-			t.Errorf("outputFormat(%q) = %q, %v, %v; want %q, %v, %v", tc.args, rest, js, ok, tc.rest, tc.json, tc.ok)
-		}
-	}
-}
-
 func TestJSON(t *testing.T) {
 	labSock := serve(t, lab())
 	deadSock := filepath.Join(t.TempDir(), "register")
