@@ -29,8 +29,7 @@ type hbMetrics struct {
 	takeovers       *prometheus.CounterVec
 	resourceActions *prometheus.CounterVec
 	resourceSeconds *prometheus.HistogramVec
-	reloadOK        prometheus.Gauge
-	reloadTime      prometheus.Gauge
+	reload          *metrics.Reload
 }
 
 func newHBMetrics(reg prometheus.Registerer, state func() ([]membership.NodeInfo, membership.Counters, packetCounts)) *hbMetrics {
@@ -47,15 +46,10 @@ func newHBMetrics(reg prometheus.Registerer, state func() ([]membership.NodeInfo
 		resourceSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name("resource_action_duration_seconds"),
 			Help:    "Duration of resource agent calls.",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}}, []string{"agent", "action"}),
-		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: name("config_last_reload_successful"),
-			Help: "1 if the last configuration reload succeeded (1 before any reload)."}),
-		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: name("config_last_reload_success_timestamp_seconds"),
-			Help: "Time of the last successful configuration load (start-up or reload)."}),
 	}
-	m.reloadOK.Set(1)
-	m.reloadTime.SetToCurrentTime()
+	m.reload = metrics.NewReload(reg, metrics.Namespace+"_"+subsystem)
 	reg.MustRegister(m.nodeDeaths, m.groupJobs, m.takeovers, m.resourceActions, m.resourceSeconds,
-		m.reloadOK, m.reloadTime, &stateCollector{state: state})
+		&stateCollector{state: state})
 	return m
 }
 
@@ -90,10 +84,7 @@ func (m *hbMetrics) reloaded(err error) {
 	if m == nil {
 		return
 	}
-	m.reloadOK.Set(metrics.Bool(err == nil))
-	if err == nil {
-		m.reloadTime.SetToCurrentTime()
-	}
+	m.reload.Done(err == nil)
 }
 
 // packetCounts are the daemon's own packet counters, read for a scrape.

@@ -87,14 +87,18 @@ hasuite_heartbeat_auth_failures_total 5
 		}
 	}
 
-	before := testutil.ToFloat64(m.reloadTime)
+	reloadOK := func() float64 { return gaugeValue(t, reg, "hasuite_heartbeat_config_last_reload_successful", nil) }
+	reloadAt := func() float64 {
+		return gaugeValue(t, reg, "hasuite_heartbeat_config_last_reload_success_timestamp_seconds", nil)
+	}
+	before := reloadAt()
 	time.Sleep(10 * time.Millisecond) // well above a float64 Unix time's resolution
 	m.reloaded(errors.New("bad ha.cf"))
-	if testutil.ToFloat64(m.reloadOK) != 0 || testutil.ToFloat64(m.reloadTime) != before {
+	if reloadOK() != 0 || reloadAt() != before {
 		t.Error("a failed reload must clear the success gauge and keep the timestamp")
 	}
 	m.reloaded(nil)
-	if testutil.ToFloat64(m.reloadOK) != 1 || testutil.ToFloat64(m.reloadTime) <= before {
+	if reloadOK() != 1 || reloadAt() <= before {
 		t.Error("a good reload must set the success gauge and advance the timestamp")
 	}
 

@@ -81,3 +81,33 @@ func Bool(b bool) float64 {
 	}
 	return 0
 }
+
+// Reload is the pair of series every daemon reports about loading its
+// configuration: PREFIX_config_last_reload_successful (1 before any
+// reload) and PREFIX_config_last_reload_success_timestamp_seconds.
+type Reload struct {
+	ok, at prometheus.Gauge
+}
+
+// NewReload registers the reload series under prefix (e.g.
+// "hasuite_ldirectord") in reg, as after a successful load now.
+func NewReload(reg prometheus.Registerer, prefix string) *Reload {
+	r := &Reload{
+		ok: prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "_config_last_reload_successful",
+			Help: "1 if the last configuration reload succeeded (1 before any reload)."}),
+		at: prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "_config_last_reload_success_timestamp_seconds",
+			Help: "Time of the last successful configuration load (start-up or reload)."}),
+	}
+	r.ok.Set(1)
+	r.at.SetToCurrentTime()
+	reg.MustRegister(r.ok, r.at)
+	return r
+}
+
+// Done records a reload's outcome.
+func (r *Reload) Done(ok bool) {
+	r.ok.Set(Bool(ok))
+	if ok {
+		r.at.SetToCurrentTime()
+	}
+}

@@ -34,8 +34,7 @@ type ldMetrics struct {
 	checks       *prometheus.CounterVec
 	checkSeconds *prometheus.HistogramVec
 	ops          *prometheus.CounterVec
-	reloadOK     prometheus.Gauge
-	reloadTime   prometheus.Gauge
+	reload       *metrics.Reload
 }
 
 // statusRequest asks the loop for the engine's per-real status.
@@ -53,14 +52,9 @@ func newLDMetrics(reg prometheus.Registerer, status func(context.Context) ([]eng
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("dataplane_operations_total"),
 			Help: "IPVS or nftables changes by backend, action (add_service, edit_service, delete_service, add_real, edit_real, delete_real) and result (ok, error)."},
 			[]string{"backend", "action", "result"}),
-		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: name("config_last_reload_successful"),
-			Help: "1 if the last configuration reload succeeded (1 before any reload)."}),
-		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: name("config_last_reload_success_timestamp_seconds"),
-			Help: "Time of the last successful configuration load (start-up or reload)."}),
 	}
-	m.reloadOK.Set(1)
-	m.reloadTime.SetToCurrentTime()
-	reg.MustRegister(m.checks, m.checkSeconds, m.ops, m.reloadOK, m.reloadTime, &realCollector{status: status})
+	m.reload = metrics.NewReload(reg, metrics.Namespace+"_"+subsystem)
+	reg.MustRegister(m.checks, m.checkSeconds, m.ops, &realCollector{status: status})
 	return m
 }
 
@@ -90,10 +84,7 @@ func (m *ldMetrics) reloaded(ok bool) {
 	if m == nil {
 		return
 	}
-	m.reloadOK.Set(metrics.Bool(ok))
-	if ok {
-		m.reloadTime.SetToCurrentTime()
-	}
+	m.reload.Done(ok)
 }
 
 // realCollector reports every (virtual, real) pair's state and weight as

@@ -78,11 +78,12 @@ func TestMetricsHooks(t *testing.T) {
 	}
 	h.reloads <- struct{}{}
 	waitSeries(t, reg, map[string]float64{`hasuite_ldirectord_config_last_reload_successful`: 0})
-	before := testutil.ToFloat64(d.metrics.reloadTime)
+	const reloadAt = "hasuite_ldirectord_config_last_reload_success_timestamp_seconds"
+	before := samples(t, reg)[reloadAt]
 	writeConfig(t, h.cfgPath, good)
 	h.reloads <- struct{}{}
 	waitSeries(t, reg, map[string]float64{`hasuite_ldirectord_config_last_reload_successful`: 1})
-	if after := testutil.ToFloat64(d.metrics.reloadTime); after <= before {
+	if after := samples(t, reg)[reloadAt]; after <= before {
 		t.Errorf("reload timestamp %v did not advance from %v", after, before)
 	}
 	h.stop()
