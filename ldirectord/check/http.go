@@ -47,36 +47,9 @@ func (h HTTP) check(ctx context.Context, t Target) error {
 	if method == "" {
 		method = http.MethodGet
 	}
-	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil} // no proxy from the environment, as LWP
-	client := &http.Client{
-		Transport: tr,
-		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
-			if len(via) > maxRedirects {
-				return fmt.Errorf("stopped after %d redirects", maxRedirects)
-			}
-			return nil
-		},
-	}
-	defer tr.CloseIdleConnections()
 	rawURL := strings.TrimPrefix(t.Request, "/")
-	host := hostName(t.Real.Addr())
-	switch h.Service {
-	case "http_proxy":
-		tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: hostport(t), Path: "/"})
-		if !strings.Contains(rawURL, "://") {
-			return fmt.Errorf("http_proxy request %q is not a full URL", t.Request)
-		}
-	case "https":
-		if tr.TLSClientConfig, err = tlsConfig(t); err != nil {
-			return err
-		}
-	}
-	if tr.TLSClientConfig == nil {
-		// An https URL in request, or a redirect to one: the same policy,
-		// the name taken from the URL.
-		if tr.TLSClientConfig, err = tlsPolicy(t); err != nil {
-			return err
-		}
+	if h.Service == "http_proxy" && !strings.Contains(rawURL, "://") {
+		return fmt.Errorf("http_proxy request %q is not a full URL", t.Request)
 	}
 	if h.Service != "http_proxy" && !strings.Contains(rawURL, h.Service+"://") {
 		rawURL = h.Service + "://" + hostport(t) + "/" + rawURL
@@ -87,7 +60,7 @@ func (h HTTP) check(ctx context.Context, t Target) error {
 	}
 	req.Header.Set("User-Agent", "hasuite-ldirectord")
 	if h.Service != "http_proxy" {
-		req.Host = host
+		req.Host = hostName(t.Real.Addr())
 		if t.VirtualHost != "" {
 			req.Host = t.VirtualHost
 		}
@@ -97,7 +70,12 @@ func (h HTTP) check(ctx context.Context, t Target) error {
 		resp, err = direct(ctx, req) // nil, nil: a redirect for the client
 	}
 	if resp == nil && err == nil {
-		resp, err = client.Do(req)
+		tr, terr := h.transport(t)
+		if terr != nil {
+			return terr
+		}
+		defer tr.CloseIdleConnections()
+		resp, err = client(tr).Do(req)
 	}
 	if err != nil {
 		var uerr *url.Error
@@ -121,6 +99,43 @@ func (h HTTP) check(ctx context.Context, t Target) error {
 		return fmt.Errorf("%s %s: body does not match %q: %q", method, rawURL, t.Receive, truncate(string(body), 200))
 	}
 	return nil
+}
+
+// transport is the net/http transport of a check the direct path does not
+// make (https, http_proxy, 1xx and redirects): for this check only, no
+// connection kept, no proxy from the environment (as LWP).
+func (h HTTP) transport(t Target) (*http.Transport, error) {
+	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
+	var err error
+	switch h.Service {
+	case "http_proxy":
+		tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: hostport(t), Path: "/"})
+	case "https":
+		if tr.TLSClientConfig, err = tlsConfig(t); err != nil {
+			return nil, err
+		}
+	}
+	if tr.TLSClientConfig == nil {
+		// An https URL in request, or a redirect to one: the same policy,
+		// the name taken from the URL.
+		if tr.TLSClientConfig, err = tlsPolicy(t); err != nil {
+			return nil, err
+		}
+	}
+	return tr, nil
+}
+
+// client is the client over tr, following up to maxRedirects redirects.
+func client(tr *http.Transport) *http.Client {
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects {
+				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			}
+			return nil
+		},
+	}
 }
 
 // tlsConfig is the TLS setup of a check that connects to the real itself

@@ -8,6 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"syscall"
 )
 
 // direct sends req (an http:// URL) over a connection of its own and reads
@@ -21,37 +25,143 @@ func direct(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if req.URL.Port() == "" {
 		addr = net.JoinHostPort(req.URL.Hostname(), "80")
 	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
+	// No TCP keepalive: a check's connection lives for one request, and the
+	// keepalive setup costs three setsockopt calls per check.
+	d := net.Dialer{KeepAlive: -1}
+	var c net.Conn
+	var err error
+	if ap, perr := netip.ParseAddrPort(addr); perr == nil {
+		// An address, as the real's own is: no resolver, no address list.
+		var tc *net.TCPConn
+		if tc, err = d.DialTCP(ctx, "tcp", netip.AddrPort{}, ap); err == nil {
+			c = tc
+		} else if oe, ok := err.(*net.OpError); ok {
+			oe.Source = nil // no unset local address in the message, as DialContext
+		}
+	} else {
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
 	stop := bind(ctx, c)
 	req.Close = true
-	if err := req.Write(c); err != nil {
+	if err := writeRequest(c, req); err != nil {
 		stop()
 		return nil, err
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), req)
-	if err != nil {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(c)
+	done := func() {
 		stop()
+		br.Reset(nil)
+		readers.Put(br)
+	}
+	resp, err := readResponse(br, req.Method)
+	if err != nil {
+		done()
 		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode < 400 && resp.StatusCode >= 300 && resp.Header.Get("Location") != "" {
-		stop()
+		done()
 		return nil, nil
 	}
-	resp.Body = closeBoth{resp.Body, stop}
+	resp.Body = &closeBoth{ReadCloser: resp.Body, stop: func() {
+		if tc, ok := c.(*net.TCPConn); ok && peerClosed(tc) {
+			// The real has answered and closed its side: drop the
+			// connection with a reset rather than a FIN, so neither end
+			// keeps it (no TIME_WAIT on the real). The real's program
+			// has closed its socket and sees nothing; a real that has
+			// not closed yet gets the usual FIN.
+			tc.SetLinger(0)
+		}
+		done()
+	}}
 	return resp, nil
 }
 
-// closeBoth closes a response body and then its connection.
-type closeBoth struct {
-	io.ReadCloser
-	stop func()
+// peerClosed reports whether the peer has closed its side of c and no
+// data is left unread: a non-blocking peek reads end of file.
+func peerClosed(c *net.TCPConn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	var b [1]byte
+	rc.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = n == 0 && err == nil
+		return true // never wait
+	})
+	return closed
 }
 
-func (c closeBoth) Close() error {
+// readers are the response readers of finished checks, for reuse: a 4 KiB
+// buffer per check is most of a check's garbage.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// writeRequest writes req as req.Write would, in one write. The common
+// check request (GET or HEAD, no body, only User-Agent set, a plain Host)
+// is built directly; anything else goes through req.Write.
+func writeRequest(w io.Writer, req *http.Request) error {
+	b, ok := simpleRequest(req)
+	if !ok {
+		return req.Write(w)
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+// simpleRequest is req's bytes as req.Write puts them when req is the
+// common check request, else false.
+func simpleRequest(req *http.Request) ([]byte, bool) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead || req.Body != nil || !req.Close ||
+		len(req.Header) != 1 || len(req.Header["User-Agent"]) != 1 || req.URL.Opaque != "" {
+		return nil, false
+	}
+	host, ua, uri := req.Host, req.Header["User-Agent"][0], req.URL.RequestURI()
+	if host == "" {
+		host = req.URL.Host
+	}
+	if !plain(host) || strings.ContainsRune(host, '%') || !plain(ua) || !plain(uri) || host == "" || ua == "" {
+		return nil, false
+	}
+	b := make([]byte, 0, 64+len(host)+len(ua)+len(uri))
+	b = append(b, req.Method...)
+	b = append(b, ' ')
+	b = append(b, uri...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\nUser-Agent: "...)
+	b = append(b, ua...)
+	b = append(b, "\r\nConnection: close\r\n\r\n"...)
+	return b, true
+}
+
+// plain reports whether s is printable ASCII without spaces, which
+// req.Write sends as it is (a host with a zone, '%', it would change).
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// closeBoth closes a response body and then its connection, once.
+type closeBoth struct {
+	io.ReadCloser
+	stop   func()
+	closed bool
+}
+
+func (c *closeBoth) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
 	err := c.ReadCloser.Close()
 	c.stop()
 	return err

@@ -122,8 +122,11 @@ type Daemon struct {
 	adopted  map[adoptKey]kernel.Dest
 	inflight map[uint64]bool
 	results  chan result
-	checks   sync.WaitGroup
-	sem      chan struct{}
+	checks   sync.WaitGroup // the check workers
+	jobs     chan Job       // due jobs to the workers
+	pending  []Job          // due jobs waiting for a free worker, from pendHead on
+	pendHead int
+	workers  int // check workers started (at most MaxChecks)
 	hooks    sync.WaitGroup
 	// lastShell is closed when the last shell command queued has run.
 	lastShell chan struct{}
@@ -172,7 +175,7 @@ func New(o Options) *Daemon {
 		adopted:  map[adoptKey]kernel.Dest{},
 		inflight: map[uint64]bool{},
 		results:  make(chan result, 64),
-		sem:      make(chan struct{}, o.MaxChecks),
+		jobs:     make(chan Job),
 		downAt:   map[string]time.Time{},
 		fbOn:     map[string]bool{},
 		scrapes:  make(chan statusRequest),
@@ -218,7 +221,15 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 	defer tick.Stop()
 	for {
 		d.arm(timer)
+		var jobs chan Job // nil (never ready) unless a job waits
+		var next Job
+		if d.pendHead < len(d.pending) {
+			jobs, next = d.jobs, d.pending[d.pendHead]
+		}
 		select {
+		case jobs <- next:
+			d.popPending()
+			d.dispatch(checkCtx)
 		case <-ctx.Done():
 			_ = sdnotify.Stopping()
 			cancelChecks()
@@ -295,31 +306,79 @@ func (d *Daemon) arm(timer *time.Timer) {
 	timer.Reset(max(time.Until(next), 0))
 }
 
-// runDue starts every due job in its own goroutine.
+// runDue hands every due job not already running to the check workers.
 func (d *Daemon) runDue(ctx context.Context, now time.Time) {
 	for _, j := range d.eng.Due(now) {
 		if d.inflight[j.ID] {
 			continue
 		}
 		d.inflight[j.ID] = true
-		d.checks.Add(1)
-		go func(j Job) {
-			defer d.checks.Done()
+		d.pending = append(d.pending, j)
+	}
+	d.dispatch(ctx)
+}
+
+// dispatch gives pending jobs to idle workers, starting workers (up to
+// MaxChecks) while none is idle; the rest wait in pending for the loop.
+// A fixed set of workers, rather than a goroutine per check, saves the
+// goroutine's start and stack growth on each of thousands of checks a second.
+func (d *Daemon) dispatch(ctx context.Context) {
+	for d.pendHead < len(d.pending) {
+		select {
+		case d.jobs <- d.pending[d.pendHead]:
+		default:
+			if d.workers >= d.o.MaxChecks {
+				return
+			}
+			d.workers++
+			d.checks.Add(1)
+			go d.worker(ctx)
 			select {
-			case d.sem <- struct{}{}:
+			case d.jobs <- d.pending[d.pendHead]: // the new worker, or one just idle
 			case <-ctx.Done():
 				return
 			}
-			cctx, cancel := context.WithTimeout(ctx, j.Timeout)
-			r := j.Checker.Check(cctx, j.Target)
-			cancel()
-			d.metrics.check(j.CheckType, r)
-			<-d.sem
-			select {
-			case d.results <- result{j.ID, r}:
-			case <-ctx.Done():
-			}
-		}(j)
+		}
+		d.popPending()
+	}
+}
+
+// popPending drops the first pending job (handed to a worker). The array
+// is reused: from its start once all are handed out, and the rest moves
+// down when the handed-out part is most of it (workers never idle).
+func (d *Daemon) popPending() {
+	d.pending[d.pendHead] = Job{}
+	d.pendHead++
+	switch {
+	case d.pendHead == len(d.pending):
+		d.pending, d.pendHead = d.pending[:0], 0
+	case d.pendHead >= 256 && 2*d.pendHead >= len(d.pending):
+		n := copy(d.pending, d.pending[d.pendHead:])
+		clear(d.pending[n:])
+		d.pending, d.pendHead = d.pending[:n], 0
+	}
+}
+
+// worker runs jobs, each bounded by its timeout, and sends their results
+// to the loop until ctx ends.
+func (d *Daemon) worker(ctx context.Context) {
+	defer d.checks.Done()
+	for {
+		var j Job
+		select {
+		case j = <-d.jobs:
+		case <-ctx.Done():
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, j.Timeout)
+		r := j.Checker.Check(cctx, j.Target)
+		cancel()
+		d.metrics.check(j.CheckType, r)
+		select {
+		case d.results <- result{j.ID, r}:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

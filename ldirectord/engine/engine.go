@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -472,8 +473,9 @@ func (e *Engine) NextDue() time.Time {
 // Due returns the checks due at now, in config order, and marks them in
 // flight until their Result.
 func (e *Engine) Due(now time.Time) []Job {
-	var jobs []Job
-	for _, c := range e.popDue(now) {
+	due := e.popDue(now)
+	jobs := make([]Job, 0, len(due))
+	for _, c := range due {
 		e.lastID++
 		c.inflight = e.lastID
 		e.jobs[e.lastID] = c
@@ -487,10 +489,8 @@ func (e *Engine) Due(now time.Time) []Job {
 		if e.cfg.MaintenanceDir != "" {
 			j.Checker = maintenance{dir: e.cfg.MaintenanceDir, in: e.opts.InMaintenance, Checker: j.Checker}
 		}
-		seen := map[string]bool{}
-		for _, m := range c.members {
-			if !seen[m.v.id] {
-				seen[m.v.id] = true
+		for _, m := range c.members { // few: a linear search beats a map per job
+			if !slices.Contains(j.Virtuals, m.v.id) {
 				j.Virtuals = append(j.Virtuals, m.v.id)
 			}
 		}

@@ -17,8 +17,8 @@ type dueQueue []*chk
 func (q dueQueue) Len() int { return len(q) }
 
 func (q dueQueue) Less(i, j int) bool {
-	if !q[i].next.Equal(q[j].next) {
-		return q[i].next.Before(q[j].next)
+	if c := q[i].next.Compare(q[j].next); c != 0 {
+		return c < 0
 	}
 	return q[i].order < q[j].order
 }
