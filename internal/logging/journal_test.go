@@ -1,26 +1,16 @@
 package logging
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/hasuite/hasuite/internal/logging/journaltest"
 )
 
 func TestIsJournal(t *testing.T) {
-	f, err := os.Create(filepath.Join(t.TempDir(), "stream"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("JOURNAL_STREAM", fmt.Sprintf("%d:%d", st.Dev, st.Ino))
+	f := journaltest.Stream(t)
 	if !IsJournal(f) {
 		t.Error("IsJournal = false for the stream JOURNAL_STREAM names")
 	}

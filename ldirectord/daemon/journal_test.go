@@ -2,29 +2,18 @@ package daemon
 
 import (
 	"bytes"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/hasuite/hasuite/internal/logging/journaltest"
 	"github.com/hasuite/hasuite/ldirectord/config"
 )
 
 // TestSupervisedUnderJournald: supervised output to a journald stream
 // carries priorities and no ctime; to anything else, classic's ctime.
 func TestSupervisedUnderJournald(t *testing.T) {
-	f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("JOURNAL_STREAM", fmt.Sprintf("%d:%d", st.Dev, st.Ino))
+	f := journaltest.Stream(t)
 	inv := Invocation{CfgName: "ldirectord", Config: &config.Config{Supervised: true}}
 	l, done, err := newLogger(inv, f, f)
 	if err != nil {
