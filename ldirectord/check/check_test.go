@@ -123,7 +123,7 @@ func silentServer(t *testing.T) net.Listener {
 }
 
 // Every socket checker must give up at the deadline against a server that
-// accepts and then says nothing.
+// accepts and then says nothing (TLS ones during the handshake).
 func TestDeadlineSilentServer(t *testing.T) {
 	ln := silentServer(t)
 	for _, tt := range []struct {
@@ -140,6 +140,12 @@ func TestDeadlineSilentServer(t *testing.T) {
 		{"nntp", NNTP{}, Target{}},
 		{"ftp", FTP{}, Target{}},
 		{"simpletcp", SimpleTCP{}, Target{Request: "/x", Receive: "y"}},
+		{"dns tcp", DNS{}, Target{Protocol: "tcp", Request: "/www.example.com"}},
+		{"sip tcp", SIP{}, Target{Protocol: "tcp", Login: "u"}},
+		{"ldap", LDAP{}, Target{Request: "/dc=example,dc=com"}},
+		{"ldaps", LDAP{TLS: true}, Target{Request: "/dc=example,dc=com"}},
+		{"imaps", IMAPS{}, Target{}},
+		{"pops", POPS{}, Target{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

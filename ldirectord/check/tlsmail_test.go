@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
@@ -121,39 +120,6 @@ func TestTLSMail(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("server got (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-// The new TCP checkers give up at the deadline against a server that accepts
-// and then says nothing (TLS ones during the handshake).
-func TestNegotiateDeadlineSilentServer(t *testing.T) {
-	ln := silentServer(t)
-	for _, tt := range []struct {
-		name string
-		c    Checker
-		t    Target
-	}{
-		{"dns tcp", DNS{}, Target{Protocol: "tcp", Request: "/www.example.com"}},
-		{"sip tcp", SIP{}, Target{Protocol: "tcp", Login: "u"}},
-		{"ldap", LDAP{}, Target{Request: "/dc=example,dc=com"}},
-		{"ldaps", LDAP{TLS: true}, Target{Request: "/dc=example,dc=com"}},
-		{"imaps", IMAPS{}, Target{}},
-		{"pops", POPS{}, Target{}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			tt.t.Real = addrPort(t, ln.Addr())
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-			defer cancel()
-			start := time.Now()
-			r := tt.c.Check(ctx, tt.t)
-			if el := time.Since(start); el > 2*time.Second {
-				t.Errorf("Check took %s, want about 200ms", el)
-			}
-			if r.OK || !errors.Is(r.Err, context.DeadlineExceeded) {
-				t.Errorf("Check = %+v, want a deadline error", r)
 			}
 		})
 	}
