@@ -4,6 +4,8 @@ PREFIX   ?= /usr
 DESTDIR  ?=
 BIN      := bin
 FUZZTIME ?= 30s
+FUZZPARALLEL ?= 1
+FUZZ     ?= .
 CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover ipfail ldirectord
 
 .PHONY: all build man test unit deps fuzz bench bench-outage bench-ipvs bench-ldcheck install deb demo demo-down vet clean
@@ -40,12 +42,19 @@ unit:
 deps:
 	@sh test/deps.sh
 
-# Every fuzz target for FUZZTIME each.
+# Every fuzz target (or those whose "package FuzzName" matches the regexp
+# FUZZ) for FUZZTIME each with FUZZPARALLEL workers; the list comes first.
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	  done; done
+	@list=$$(for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  pkg=$$($(GO) list $$dir) || exit 1; \
+	  grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6- | sort | sed "s|^|$$pkg |"; \
+	done | grep -E '$(FUZZ)'); \
+	echo "$$list"; \
+	echo "$$list" | while read pkg f; do \
+	  [ -n "$$f" ] || continue; \
+	  echo "== $$pkg $$f"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) $$pkg </dev/null || exit 1; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v -e /bench/outage -e /bench/ldcheck)

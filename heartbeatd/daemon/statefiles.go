@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,6 +46,9 @@ func nextGeneration(dir string, now time.Time) (uint64, error) {
 	switch {
 	case err == nil:
 		gen, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		if err == nil && gen == math.MaxUint64 {
+			err = strconv.ErrRange // the next one would wrap to 0, older than any peer has seen
+		}
 		if err != nil {
 			return 0, fmt.Errorf("%s: not a generation number: %q", path, strings.TrimSpace(string(b)))
 		}

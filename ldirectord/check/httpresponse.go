@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"strings"
 )
 
 // maxHeadLine bounds one line of a response head.
@@ -50,6 +51,7 @@ func readResponse(br *bufio.Reader, method string) (*http.Response, error) {
 	}
 	resp := &http.Response{Status: string(status), StatusCode: n, Proto: string(proto), ProtoMajor: major, ProtoMinor: minor, ContentLength: -1}
 	chunked := false
+	var location *string // the Location value while its header may continue
 	for {
 		line, err := readHeadLine(br)
 		if err != nil {
@@ -62,8 +64,12 @@ func readResponse(br *bufio.Reader, method string) (*http.Response, error) {
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			continue // a folded continuation of a header we do not keep
+			if location != nil { // a folded Location: joined with a space, as net/http does
+				*location = strings.Trim(*location+" "+string(line), " \t")
+			}
+			continue // else a folded continuation of a header we do not keep
 		}
+		location = nil
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("malformed MIME header line: %s", line)
@@ -90,6 +96,7 @@ func readResponse(br *bufio.Reader, method string) (*http.Response, error) {
 		case bytes.EqualFold(name, headerLocation):
 			if resp.Header == nil {
 				resp.Header = http.Header{"Location": {string(value)}}
+				location = &resp.Header["Location"][0]
 			}
 		}
 	}

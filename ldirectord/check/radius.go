@@ -108,6 +108,9 @@ func deadlinePassed(ctx context.Context) bool {
 
 // radiusRequest builds the Access-Request packet.
 func radiusRequest(login, passwd, secret string, nasIP net.IP) ([]byte, error) {
+	if len(login) > 253 { // an attribute's length is one byte, its header included
+		return nil, errors.New("radius: login longer than 253 bytes")
+	}
 	var auth [16]byte
 	if _, err := rand.Read(auth[:]); err != nil {
 		return nil, fmt.Errorf("radius authenticator: %w", err)

@@ -1,0 +1,60 @@
+// fuzz_run_test.go: fuzz target for whole cl_status command lines against a daemon.
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hasuite/hasuite/heartbeatd/api"
+	"github.com/hasuite/hasuite/heartbeatd/config"
+	"github.com/hasuite/hasuite/internal/outfmt"
+)
+
+// FuzzRun runs a command line (words split at NULs) against the lab
+// daemon: it ends with one of the documented exit codes (not a time-out:
+// the daemon answers at once), and JSON output that succeeds is one valid
+// JSON document.
+func FuzzRun(f *testing.F) {
+	for _, s := range []string{"hbstatus", "listnodes\x00-p", "nodestatus\x00nodeb", "nodeweight\x00nodea", "nodetype\x0010.77.0.254",
+		"listhblinks\x00nodeb", "hblinkstatus\x00nodeb\x00hb1", "clientstatus\x00nodea\x00ipfail\x0010", "rscstatus\x00-m",
+		"hbparameter\x00-p\x00deadping", "-o\x00json\x00listnodes", "--json\x00hbstatus\x00-v", "nodestatus\x00-o\x00json\x00nodeb", "nodesite", "bogus", "-h", "-o\x00xml\x00hbstatus"} {
+		f.Add(s)
+	}
+	st := lab()
+	s, err := api.NewServer(filepath.Join(f.TempDir(), "register"), st, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	st.srv = s
+	me := []string{strconv.Itoa(os.Geteuid())}
+	if err := s.SetAuth([]config.APIAuth{{Client: api.AuthAnon, UIDs: me}, {Client: api.AuthDefault, UIDs: me}}); err != nil {
+		f.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	f.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Split(line, "\x00")
+		var out, errw bytes.Buffer
+		rc := Run(context.Background(), args, &out, &errw, Options{Socket: s.Path(), Timeout: 20 * time.Second, PID: 4242, Host: "nodea",
+			Now: func() time.Time { return time.Date(2026, 11, 22, 0, 35, 49, 0, time.UTC) }})
+		if rc != exitOK && rc != exitFail && rc != exitParam && rc != exitUnknown {
+			t.Fatalf("%q: exit %d\nstdout %q\nstderr %q", args, rc, out.String(), errw.String())
+		}
+		if _, jsonOut, ok := outfmt.JSON(args); ok && jsonOut && rc == exitOK && !json.Valid(out.Bytes()) {
+			t.Fatalf("%q: invalid JSON %q", args, out.String())
+		}
+	})
+}
