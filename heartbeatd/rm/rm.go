@@ -430,7 +430,7 @@ func (r *RM) Receive(now time.Time, msg *wire.Message, self bool) []Action {
 	switch msg.Type() {
 	case "starting":
 		if !self {
-			r.receiveStarting(&out)
+			r.receiveStarting(now, &out)
 		}
 	case "resource":
 		if !self {
@@ -455,9 +455,21 @@ func (r *RM) Receive(now time.Time, msg *wire.Message, self bool) []Action {
 	return out
 }
 
-func (r *RM) receiveStarting(out *actions) {
+func (r *RM) receiveStarting(now time.Time, out *actions) {
 	if !r.nice() {
 		return
+	}
+	// A standby under way died with the peer's old instance (killed and
+	// restarted within deadtime, so peerDead never cancelled it; left
+	// alone it would stay pending for StandbyResourceTimeout). The new
+	// instance released at start what it held and takes only its own
+	// groups: take ours back if we had given them up.
+	if r.standby != standbyNot {
+		out.log(membership.Info, "Cancelling pending standby operation: %s restarted", r.peer)
+		r.standby, r.standbyDeadline = standbyNot, time.Time{}
+		if r.hold&Local == 0 {
+			r.reqOurResources(now, true, out)
+		}
 	}
 	resend := false
 	if r.phase == phaseStarting {

@@ -662,3 +662,78 @@ func TestLostStartingIsAskedAgain(t *testing.T) {
 	p.wantHolders("nodea", "nodeb")
 	p.wantStatus("local", "local")
 }
+
+// TestStandbyPeerRestarts: a node killed in the middle of a standby and
+// restarted at once (before it is declared dead) leaves no standby
+// pending on its peer, and every group ends on exactly one node.
+func TestStandbyPeerRestarts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// killed is the node killed once its job of the standby (the
+		// giver's release, the taker's acquire) is queued, not done.
+		killed func(p *pair) *node
+	}{
+		{"giver mid-release", func(p *pair) *node { return p.a }},
+		{"taker mid-acquire", func(p *pair) *node { return p.b }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPair(t, config.On)
+			startBoth(p)
+			m := wire.New("ask_resources").Add("rsc_hold", "all").Add("info", "me")
+			p.inbox = append(p.inbox, delivery{p.b, m.Clone()})
+			p.handle(p.a, p.a.rm.Receive(p.now, m, true))
+			// Deliver messages and complete jobs until the killed node's
+			// move is under way.
+			for i := 0; len(tc.killed(p).jobs) == 0; i++ {
+				switch {
+				case i > 100:
+					t.Fatal("the standby never reached the phase")
+				case len(p.inbox) > 0:
+					d := p.inbox[0]
+					p.inbox = p.inbox[1:]
+					p.handle(d.to, d.to.rm.Receive(p.now, d.msg, false))
+				case len(p.a.jobs) > 0:
+					p.complete(p.a)
+				case len(p.b.jobs) > 0:
+					p.complete(p.b)
+				}
+			}
+			k := tc.killed(p)
+			k.up = false // SIGKILL: its peer hears nothing
+			p.inbox = nil
+			// The new instance released at start what the old one left.
+			p.restart(k, config.On)
+			p.settle()
+			p.advance(BothUnstableDelay + 2*time.Second)
+			p.wantLog(p.other(k).name + ": Cancelling pending standby operation: " + k.name + " restarted")
+			p.wantHolders("nodea", "nodeb")
+			p.wantStatus("local", "local")
+		})
+	}
+}
+
+// TestStandbyTakerDiesMidRelease: the taker dies while the giver is still
+// releasing; the giver takes everything and is stable, not waiting for a
+// standby that was cancelled.
+func TestStandbyTakerDiesMidRelease(t *testing.T) {
+	p := newPair(t, config.On)
+	startBoth(p)
+	m := wire.New("ask_resources").Add("rsc_hold", "all").Add("info", "me")
+	p.inbox = append(p.inbox, delivery{p.b, m.Clone()})
+	p.handle(p.a, p.a.rm.Receive(p.now, m, true))
+	for len(p.a.jobs) == 0 && len(p.inbox) > 0 {
+		d := p.inbox[0]
+		p.inbox = p.inbox[1:]
+		p.handle(d.to, d.to.rm.Receive(p.now, d.msg, false))
+	}
+	if len(p.a.jobs) == 0 {
+		t.Fatal("nodea never started its release")
+	}
+	p.kill(p.b)
+	p.settle()
+	p.wantLog("nodea: Cancelling pending standby operation")
+	p.wantHolders("nodea", "nodea")
+	if got := p.a.rm.Status(); got != "all" {
+		t.Errorf("nodea's rscstatus = %q, want all\nlogs:\n%s", got, strings.Join(p.logs, "\n"))
+	}
+}

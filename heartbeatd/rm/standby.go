@@ -153,6 +153,9 @@ func (r *RM) giveUpForStandby(now time.Time, set Hold, out *actions) {
 	r.sendHeld(false, "standby", out)
 	out.log(membership.Info, "give up %s HA resources (standby).", set)
 	b := &batch{then: func(now time.Time, out *actions) {
+		if r.standby != standbyMe {
+			return // cancelled meanwhile: the peer restarted or died
+		}
 		out.log(membership.Info, "%s HA resource release completed (standby).", set)
 		out.send(standbyMsg(set, infoDone))
 		out.log(membership.Info, "Local standby process completed [%s].", set)
