@@ -64,6 +64,10 @@ func main() {
 		exitOn(daemon.Stop(*pidFile, 60*time.Second))
 		return
 	case *reload:
+		// Check the files first: the daemon keeps its running
+		// configuration when they are broken, and the caller (systemctl
+		// reload, the init script) must hear why with a non-zero exit.
+		exitOn(checkFiles(*confDir, *nodeName))
 		_, err := daemon.Signal(*pidFile, syscall.SIGHUP)
 		exitOn(err)
 		return
@@ -121,6 +125,20 @@ func main() {
 		os.Remove(*pidFile)
 		exitOn(err)
 	}
+}
+
+// checkFiles loads and validates the configuration in confDir for node (or
+// the node name heartbeat would pick).
+func checkFiles(confDir, node string) error {
+	if node == "" {
+		n, err := daemon.NodeName(confDir)
+		if err != nil {
+			return err
+		}
+		node = n
+	}
+	_, err := daemon.Load(confDir, strings.ToLower(node))
+	return err
 }
 
 // handleSignals maps TERM to a graceful stop, HUP to reload and USR1/USR2 to

@@ -259,10 +259,15 @@ func runScript(ctx context.Context, env Env, log logrus.FieldLogger, path string
 	}
 	rerr := &RunError{Command: cmdline, Code: res.code, Stderr: tail(res.stderr), Err: werr}
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		rerr.Err = fmt.Errorf("%w (process group killed)", context.Cause(ctx))
 	case runCtx.Err() != nil:
+		// Our bound or the caller's deadline (heartbeatd bounds each
+		// call by the same resource_timeout): a timeout either way.
 		rerr.TimedOut, rerr.Timeout = true, env.ScriptTimeout
+		if rerr.Timeout <= 0 {
+			rerr.Timeout = time.Since(start).Round(time.Millisecond)
+		}
 		rerr.Err = context.DeadlineExceeded
 	}
 	return res, rerr

@@ -190,7 +190,15 @@ func (e *executor) release(g config.Group) error {
 		if err == nil {
 			continue
 		}
-		if up, _ := e.running(res, a); up {
+		// A status that cannot answer (it hung too) leaves the resource
+		// possibly running: a failure, never a release the peer may
+		// follow with a start of its own.
+		up, serr := e.running(res, a)
+		if serr != nil {
+			failed = errors.Join(failed, fmt.Errorf("%s: %w (status failed: %v): %v", res.Text, errStillRunning, serr, err))
+			continue
+		}
+		if up {
 			failed = errors.Join(failed, fmt.Errorf("%s: %w: %v", res.Text, errStillRunning, err))
 			continue
 		}

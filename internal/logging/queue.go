@@ -33,7 +33,16 @@ type route struct {
 	// failing is set while the sink returns errors, so the first error is
 	// reported once on errOut rather than once per line.
 	failing bool
+	// lost counts the lines the failing sink did not take, failErr is
+	// its first error; both go into the notice it gets when it recovers.
+	lost     uint64
+	failErr  error
+	reported time.Time // last report on errOut, at most one a minute
 }
+
+// failReportEvery limits the reports of a failing sink on errOut when it
+// flaps (a disk that fills up again as soon as a line gets through).
+const failReportEvery = time.Minute
 
 // dispatcher is the logrus hook: Fire formats the entry on the caller's
 // goroutine and queues it without ever blocking; one goroutine drains the
@@ -114,13 +123,22 @@ func (d *dispatcher) emit(ev *event) {
 		if ev.sev == sevDebug && !r.debug {
 			continue
 		}
-		err := r.s.write(d.f, ev)
-		switch {
-		case err != nil && !r.failing:
-			r.failing = true
-			fmt.Fprintf(d.errOut, "%s: logging to %s: %v\n", d.f.Ident, r.name, err)
-		case err == nil && r.failing:
-			r.failing = false
+		if r.failing {
+			// The sink's first line after a failure says what it missed.
+			note := event{t: ev.t, sev: sevErr, body: fmt.Sprintf("ERROR: logging: %d lines could not be written to %s (%v)",
+				r.lost, r.name, r.failErr)}
+			if r.s.write(d.f, &note) != nil {
+				r.lost++
+				continue
+			}
+			r.failing, r.lost, r.failErr = false, 0, nil
+		}
+		if err := r.s.write(d.f, ev); err != nil {
+			r.failing, r.lost, r.failErr = true, 1, err
+			if ev.t.Sub(r.reported) >= failReportEvery || ev.t.Before(r.reported) {
+				r.reported = ev.t
+				fmt.Fprintf(d.errOut, "%s: logging to %s: %v\n", d.f.Ident, r.name, err)
+			}
 		}
 	}
 }

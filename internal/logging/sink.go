@@ -24,6 +24,9 @@ type fileSink struct {
 	path string
 	f    *os.File
 	buf  bytes.Buffer
+	// torn is set when a failed write (a full disk) left a partial line
+	// at the end of the file: the next line starts on a new one.
+	torn bool
 }
 
 // logFileMode is the mode new log files are created with (before umask),
@@ -43,7 +46,7 @@ func (s *fileSink) open() error {
 	if err != nil {
 		return fmt.Errorf("opening log file: %w", err)
 	}
-	s.f = f
+	s.f, s.torn = f, false
 	return nil
 }
 
@@ -71,8 +74,16 @@ func (s *fileSink) write(f *Formatter, ev *event) error {
 		}
 	}
 	s.buf.Reset()
+	if s.torn {
+		s.buf.WriteByte('\n')
+	}
 	f.appendLine(&s.buf, ev.t, ev.body)
-	if _, err := s.f.Write(s.buf.Bytes()); err != nil {
+	b := s.buf.Bytes()
+	n, err := s.f.Write(b)
+	if n > 0 {
+		s.torn = b[n-1] != '\n'
+	}
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", s.path, err)
 	}
 	return nil

@@ -19,7 +19,18 @@ import (
 const sent = 40
 
 func TestHostilePackets(t *testing.T) {
-	l := newLab(t)
+	t.Parallel()
+	hostilePackets(t, newLab(t))
+}
+
+// TestHostilePacketsUcast runs every class against a pair on ucast: the
+// receive path is the same, the packets now arrive by unicast only.
+func TestHostilePacketsUcast(t *testing.T) {
+	t.Parallel()
+	hostilePackets(t, newLabOn(t, "ucast"))
+}
+
+func hostilePackets(t *testing.T, l *lab) {
 
 	// status builds a heartbeat as nodeb sends it, with the given fields.
 	status := func(src string, seq, hg uint64) *wire.Message {
@@ -211,6 +222,32 @@ func TestHostilePackets(t *testing.T) {
 			}
 			send(pkts...)
 			return expect{reason: "unknown_node", sent: sent}
+		}},
+		{"not-for-us", "10.77.0.80", func(t *testing.T, send func(...[]byte)) expect {
+			// Correctly signed NS_ messages of nodeb's current generation
+			// addressed to another node: dropped as not for us, with no
+			// effect on nodeb's sequence tracking (NS_ carry no seq).
+			_, hg := peer(t)
+			var pkts [][]byte
+			for range sent {
+				m := wire.New("NS_ackmsg").Add("src", "nodeb").Add("dest", "nodeb").
+					Add("ackseq", "1").Add("hg", strconv.FormatUint(hg, 16))
+				pkts = append(pkts, encode(t, m, l.ring))
+			}
+			send(pkts...)
+			return expect{reason: "not_for_us", sent: sent}
+		}},
+		{"from-self", "10.77.0.81", func(t *testing.T, send func(...[]byte)) expect {
+			// Correctly signed heartbeats naming nodea, the receiver, as
+			// their source. They are dropped without a counter: nodea's
+			// own broadcasts loop back to it at every keepalive and look
+			// the same (docs/compat.md). Nothing may move.
+			var pkts [][]byte
+			for i := range sent {
+				pkts = append(pkts, encode(t, status("nodea", uint64(i+1), 1), l.ring))
+			}
+			send(pkts...)
+			return expect{sent: sent}
 		}},
 	}
 	for _, c := range classes {

@@ -326,13 +326,27 @@ func must(t testing.TB, err error) {
 // ConfDir is the node's configuration directory (ha.cf, authkeys).
 func (n *Node) ConfDir() string { return filepath.Join(n.Dir, "etc") }
 
-// Reload runs heartbeatd -r against the node's pid file (SIGHUP).
+// Reload sends the daemon SIGHUP, as heartbeatd -r does once the files
+// pass its check; a broken configuration reaches the daemon all the same.
 func (n *Node) Reload(t testing.TB) {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(n.bin, "heartbeatd"), "-r", "-pidfile", filepath.Join(n.Dir, "heartbeatd.pid")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("heartbeatd -r: %v: %s", err, out)
+	if err := syscall.Kill(n.Pid(), syscall.SIGHUP); err != nil {
+		t.Fatalf("SIGHUP to heartbeatd %s: %v", n.Name, err)
 	}
+}
+
+// ReloadCommand runs heartbeatd -r for this node (its pid file, confdir and
+// name) and returns its output and exit code.
+func (n *Node) ReloadCommand(t testing.TB) (string, int) {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(n.bin, "heartbeatd"), "-r", "-pidfile", filepath.Join(n.Dir, "heartbeatd.pid"),
+		"-confdir", n.ConfDir(), "-node", n.Name).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("heartbeatd -r: %v", err)
+	}
+	return string(out), 0
 }
 
 // Pid is the process id of the running (or last) heartbeatd.
