@@ -183,6 +183,8 @@ type HACF struct {
 	IPaddrARP         ARP           // ipaddr_arp: gratuitous ARP of IPaddr
 	IPaddr2ARP        ARP           // ipaddr2_arp: gratuitous ARP of IPaddr2
 	MetricsListen     string        // metrics_listen: host:port of the Prometheus endpoint; "" = off
+	Memberlist        *Memberlist   // membership memberlist (memberlist.go); nil = classic media
+	Quorum            string        // quorum: auto, on or off with memberlist; "" with classic
 
 	Params   map[string]string // directive -> raw configured string or classic default (cl_status hbparameter)
 	Warnings []string          // non-fatal findings, each "file[:line]: ..."
@@ -277,6 +279,7 @@ func init() {
 		"ping6":      list(func(p *hacfParser, v string) error { return p.addPing("ping6", v) }),
 		"serial":     list((*hacfParser).addSerial),
 	}
+	addMemberlistDirectives(directives)
 }
 
 // classicDefaults are the fixed default strings of classic heartbeat's
@@ -1016,6 +1019,7 @@ func (p *hacfParser) addSerial(v string) error {
 func (p *hacfParser) finish() {
 	c := p.c
 	c.UDPPort = p.port
+	p.finishMemberlist()
 	msParam := func(name string, d time.Duration) {
 		c.Params[name] = strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 	}

@@ -322,6 +322,10 @@ func TestHACFDirectiveTable(t *testing.T) {
 		record_pengine_inputs enable_config_writes quorum_server`)
 	// hasuite extensions (docs/compat.md).
 	spec = append(spec, strings.Fields("resource_monitor resource_timeout stop_failure_action ipaddr_arp ipaddr2_arp metrics_listen")...)
+	// membership memberlist (memberlist.go).
+	spec = append(spec, strings.Fields(`membership memberlist_bind memberlist_advertise memberlist_seeds
+		memberlist_probe_interval memberlist_probe_timeout memberlist_gossip_interval
+		memberlist_suspicion_mult quorum`)...)
 	for _, d := range spec {
 		if _, ok := directives[d]; !ok {
 			t.Errorf("directive %q is not recognised", d)

@@ -18,7 +18,8 @@ import (
 // Authkeys are checked separately (LoadAuthKeys).
 func (c *HACF) Validate(localNode string) error {
 	errs := conferr.List{File: c.File}
-	if len(c.Media) == 0 {
+	c.validateMemberlist(&errs)
+	if len(c.Media) == 0 && c.Memberlist == nil {
 		errs.Add(0, "no heartbeat media defined (need a bcast, mcast, mcast6, ucast or ucast6 line)")
 	}
 	if len(c.Nodes) == 0 {
