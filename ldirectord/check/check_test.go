@@ -175,7 +175,7 @@ func listen(t *testing.T) net.Listener {
 	return ln
 }
 
-func addrPort(t *testing.T, a net.Addr) netip.AddrPort {
+func addrPort(t testing.TB, a net.Addr) netip.AddrPort {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {

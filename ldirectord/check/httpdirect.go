@@ -4,6 +4,7 @@ package check
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // direct sends req (an http:// URL) over a connection of its own and reads
@@ -25,20 +27,15 @@ func direct(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if req.URL.Port() == "" {
 		addr = net.JoinHostPort(req.URL.Hostname(), "80")
 	}
-	// No TCP keepalive: a check's connection lives for one request, and the
-	// keepalive setup costs three setsockopt calls per check.
-	d := net.Dialer{KeepAlive: -1}
-	var c net.Conn
+	var c conn
 	var err error
-	if ap, perr := netip.ParseAddrPort(addr); perr == nil {
-		// An address, as the real's own is: no resolver, no address list.
-		var tc *net.TCPConn
-		if tc, err = d.DialTCP(ctx, "tcp", netip.AddrPort{}, ap); err == nil {
-			c = tc
-		} else if oe, ok := err.(*net.OpError); ok {
-			oe.Source = nil // no unset local address in the message, as DialContext
-		}
+	if ap, perr := netip.ParseAddrPort(addr); perr == nil && ap.Addr().Zone() == "" {
+		// An address, as the real's own is: no resolver, no address list,
+		// and the lean connection of rawdial.go.
+		c, err = dialRaw(ap)
 	} else {
+		// No TCP keepalive: a check's connection lives for one request.
+		d := net.Dialer{KeepAlive: -1}
 		c, err = d.DialContext(ctx, "tcp", addr)
 	}
 	if err != nil {
@@ -67,47 +64,67 @@ func direct(ctx context.Context, req *http.Request) (*http.Response, error) {
 		return nil, nil
 	}
 	resp.Body = &closeBoth{ReadCloser: resp.Body, stop: func() {
-		if tc, ok := c.(*net.TCPConn); ok && peerClosed(tc) {
-			// The real has answered and closed its side: drop the
-			// connection with a reset rather than a FIN, so neither end
-			// keeps it (no TIME_WAIT on the real). The real's program
-			// has closed its socket and sees nothing; a real that has
-			// not closed yet gets the usual FIN.
-			tc.SetLinger(0)
+		// The real has answered and closed its side: drop the connection
+		// with a reset rather than a FIN, so neither end keeps it (no
+		// TIME_WAIT on the real). The real's program has closed its
+		// socket and sees nothing; a real that has not closed yet gets
+		// the usual FIN.
+		switch c := c.(type) {
+		case *rawConn:
+			c.resetIfPeerClosed()
+		case *net.TCPConn:
+			if peerClosed(c) {
+				c.SetLinger(0)
+			}
 		}
 		done()
 	}}
 	return resp, nil
 }
 
+// conn is a check's connection: a *rawConn or a net.Conn.
+type conn interface {
+	io.ReadWriter
+	SetDeadline(time.Time) error
+	Close() error
+}
+
 // peerClosed reports whether the peer has closed its side of c and no
-// data is left unread: a non-blocking peek reads end of file.
+// data is left unread.
 func peerClosed(c *net.TCPConn) bool {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return false
 	}
 	closed := false
-	var b [1]byte
-	rc.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = n == 0 && err == nil
-		return true // never wait
-	})
+	rc.Control(func(fd uintptr) { closed = peerClosedFD(int(fd)) })
 	return closed
+}
+
+// peerClosedFD is peerClosed of a socket: a non-blocking peek reads end
+// of file.
+func peerClosedFD(fd int) bool {
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return n == 0 && err == nil
 }
 
 // readers are the response readers of finished checks, for reuse: a 4 KiB
 // buffer per check is most of a check's garbage.
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
-// writeRequest writes req as req.Write would, in one write. The common
-// check request (GET or HEAD, no body, only User-Agent set, a plain Host)
-// is built directly; anything else goes through req.Write.
+// writeRequest writes req as req.Write would, in one write (so Nagle's
+// algorithm, on for the lean connection, never holds part of it back).
+// The common check request (GET or HEAD, no body, only User-Agent set, a
+// plain Host) is built directly; anything else through req.Write.
 func writeRequest(w io.Writer, req *http.Request) error {
 	b, ok := simpleRequest(req)
 	if !ok {
-		return req.Write(w)
+		var buf bytes.Buffer
+		if err := req.Write(&buf); err != nil {
+			return err
+		}
+		b = buf.Bytes()
 	}
 	_, err := w.Write(b)
 	return err
