@@ -8,7 +8,7 @@ FUZZPARALLEL ?= 1
 FUZZ     ?= .
 CMDS     := heartbeatd heartbeatd/cmd/cl_status heartbeatd/cmd/hb_standby heartbeatd/cmd/hb_takeover ipfail ldirectord
 
-.PHONY: all build man test unit deps fuzz bench bench-outage bench-ipvs bench-ldcheck install deb demo demo-down vet clean
+.PHONY: all build man test unit deps fuzz bench bench-micro bench-outage bench-daemons bench-ipvs bench-ldcheck bench-nway soak install deb demo demo-down vet clean
 
 all: build
 
@@ -56,18 +56,47 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) $$pkg </dev/null || exit 1; \
 	done
 
+# Every end-to-end benchmark below in one run (root, about 20 minutes) and
+# one table of hasuite against the classic programs measured in the same
+# run (bench/report; results, logs and bench.md in /tmp/hasuite-bench).
+# BENCH_QUICK=1: small runs to try it (~8 min, not the real numbers);
+# BENCH_ROUNDS=N: runs per case of outage, start-up and memory (3);
+# BENCH_FLAGS: more flags of bench/report (-only, -dir, -outage-args, ...).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v -e /bench/outage -e /bench/ldcheck)
+	$(GO) run ./bench/report -go $(GO) $(if $(BENCH_QUICK),-quick) $(if $(BENCH_ROUNDS),-rounds $(BENCH_ROUNDS)) $(if $(BENCH_IPVS_CPUS),-ipvs-cpus $(BENCH_IPVS_CPUS)) $(BENCH_FLAGS)
+
+# Go micro-benchmarks beside the code they measure (go test -bench in each
+# package; bench/ holds only the end-to-end ones).
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /bench/)
 
 # Failover outage, heartbeat 3.0.6 vs heartbeatd (root, ~4 min): the table
 # in docs/performance.md.
 bench-outage:
 	sh bench/outage.sh
 
+# Start to VIP up (heartbeatd vs heartbeat 3.0.6) and idle memory of
+# heartbeatd, ipfail and ldirectord vs the classic ones (root, ~6 min).
+bench-daemons:
+	$(GO) test -run '^$$' -bench '^Benchmark(Startup|Idle)$$' -benchtime 1x -timeout 60m ./bench/daemons
+
 # Health checking at 10,000 reals and failure detection, Perl ldirectord
 # 4.12 vs ours (root, ~7 min): the ldirectord tables in docs/performance.md.
 bench-ldcheck:
 	sh bench/ldcheck.sh
+
+# Failure detection of membership memberlist on five directors with both
+# cores saturated by busy loops: detection and failover times, false "dead"
+# declarations and needless group moves (root; 10 min of kills, or
+# make bench-nway NWAY_DURATION=90s; bench/nway).
+bench-nway:
+	$(GO) test -run '^$$' -bench '^BenchmarkNwayDetection$$' -benchtime 1x -timeout 40m ./bench/nway $(if $(NWAY_DURATION),-args -nway.duration $(NWAY_DURATION))
+
+# test/demo's cluster under churn (real servers flapping, failovers every
+# 3-5 min), every daemon's goroutines, fds and RSS sampled: do they stay
+# flat? (root; 1 h, or make soak SOAK_DURATION=3m; bench/README.md "soak").
+soak:
+	sh bench/soak.sh $(SOAK_DURATION)
 
 # Cold apply of 1,000 virtual services × 10 real servers in the IPVS VM
 # (root, ~4 min; BENCH_IPVS_CPUS sets the VM's CPUs): the table in

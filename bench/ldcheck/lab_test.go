@@ -5,6 +5,7 @@ package ldcheck
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -27,6 +28,10 @@ const perlLdirectord = "/usr/sbin/ldirectord"
 // blackHoleNet is local, but nftables drops every packet to it on input:
 // SYNs vanish, so checks of its addresses time out.
 const blackHoleNet = "127.2.0.0/16"
+
+// flagOursBin runs another build of ours (e.g. of an older commit, for a
+// before/after comparison in one sitting) instead of this tree's.
+var flagOursBin = flag.String("ldcheck.oursbin", "", "run this prebuilt bench/ldcheck/ours binary as ours")
 
 // binaries are ours, ldserver and the ipvsadm stand-in, built once per
 // test binary.
@@ -153,7 +158,11 @@ func startDaemon(t testing.TB, h *netns.Host, impl, dir, cfg string) *daemon {
 	d := &daemon{opsPath: filepath.Join(dir, "ops")}
 	var cmd *exec.Cmd
 	if impl == Ours {
-		cmd = h.Command(context.Background(), filepath.Join(bin, "ours"), cfgPath, "start")
+		ours := filepath.Join(bin, "ours")
+		if *flagOursBin != "" {
+			ours = *flagOursBin
+		}
+		cmd = h.Command(context.Background(), ours, cfgPath, "start")
 		cmd.Env = append(os.Environ(), "LDCHECK_OPS="+d.opsPath, "HASUITE_LDIRECTORD_RUNDIR="+dir)
 	} else {
 		cmd = h.Command(context.Background(), "sh", "-c", fmt.Sprintf(
@@ -241,4 +250,118 @@ func (d *daemon) waitOp(t testing.TB, since time.Time, limit time.Duration, matc
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// flagNet is the network of (a): the reals on loopback in the daemon's
+// namespace, or behind a veth pair (see vethLab).
+var flagNet = flag.String("ldcheck.net", "loopback", "(a): loopback (the reals on 127/8 in the daemon's namespace) or veth (the reals in a namespace of their own, behind a veth pair with threaded NAPI)")
+
+// vethReals is the reals' network in the veth lab; the real servers'
+// namespace has it all as local addresses.
+const vethReals = "10.201.0.0/16"
+
+// scaleLab is where (a) runs: the daemon's namespace, the real servers,
+// the first two octets of the reals' addresses and, in the veth lab, the
+// kernel threads that do each side's receive work.
+type scaleLab struct {
+	daemon   *netns.Host
+	servers  *realServers
+	realBase string // "127.1" or "10.201"
+	ownNAPI  []int  // napi kthreads of the daemon's end of the veth pair
+	realNAPI []int  // napi kthreads of the real servers' end
+}
+
+// newScaleLab builds the lab -ldcheck.net names.
+func newScaleLab(t testing.TB) *scaleLab {
+	t.Helper()
+	switch *flagNet {
+	case "loopback":
+		h := newHost(t)
+		return &scaleLab{daemon: h, servers: startServers(t, h), realBase: "127.1"}
+	case "veth":
+		return vethLab(t)
+	}
+	t.Fatalf("-ldcheck.net: unknown network %q (want loopback or veth)", *flagNet)
+	return nil
+}
+
+// vethLab puts the real servers in a namespace of their own, holding all
+// of vethReals, reached from the daemon's over a veth pair. On loopback
+// the receiving socket's TCP work runs in the sender's context, so the
+// daemon's CPU holds the reals' side of every handshake, request and
+// reset. Here both ends of the pair have GRO on (which gives a veth its
+// NAPI) and threaded NAPI, so each end's receive work runs in a napi/DEV
+// kernel thread of its own: the daemon's end is the daemon's receive work
+// (counted with it), the reals' end is the reals' (not counted).
+func vethLab(t testing.TB) *scaleLab {
+	t.Helper()
+	if _, err := exec.LookPath("ethtool"); err != nil {
+		netns.Skip(t, "-ldcheck.net veth needs ethtool (apt-get install ethtool) to turn GRO on")
+	}
+	lab := netns.NewLab(t)
+	ld := lab.AddHost("ld", "10.200.0.1/24")
+	rs := lab.AddHost("rs", "10.200.0.2/24")
+	own, real := lab.Prefix+"d", lab.Prefix+"r"
+	ipRun(t, "link", "add", own, "netns", ld.NS, "type", "veth", "peer", "name", real, "netns", rs.NS)
+	ipRun(t, "-n", ld.NS, "addr", "add", "10.202.0.1/30", "dev", own)
+	ipRun(t, "-n", rs.NS, "addr", "add", "10.202.0.2/30", "dev", real)
+	for _, end := range []struct {
+		h   *netns.Host
+		dev string
+	}{{ld, own}, {rs, real}} {
+		ipRun(t, "-n", end.h.NS, "link", "set", end.dev, "up")
+		// GRO gives a veth its NAPI; without TSO on the sender, TCP
+		// packets from local sockets take it (veth_skb_is_eligible_for_gro).
+		end.h.Run(t, "ethtool", "-K", end.dev, "gro", "on", "tso", "off")
+		end.h.Run(t, "sh", "-c", "echo 1 > /sys/class/net/"+end.dev+"/threaded")
+	}
+	ipRun(t, "-n", ld.NS, "route", "add", vethReals, "via", "10.202.0.2")
+	ipRun(t, "-n", rs.NS, "route", "add", "local", vethReals, "dev", "lo")
+	s := &scaleLab{daemon: ld, servers: startServers(t, rs), realBase: "10.201",
+		ownNAPI: napiThreads(t, own), realNAPI: napiThreads(t, real)}
+	if len(s.ownNAPI) == 0 || len(s.realNAPI) == 0 {
+		t.Fatalf("veth lab: no napi kernel threads for %s (%v) or %s (%v)", own, s.ownNAPI, real, s.realNAPI)
+	}
+	return s
+}
+
+func ipRun(t testing.TB, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// napiThreads returns the pids of the threaded-NAPI kernel threads of
+// device dev, named "napi/DEV-ID" (cut to 15 characters).
+func napiThreads(t testing.TB, dev string) []int {
+	t.Helper()
+	dirs, err := filepath.Glob("/proc/[0-9]*/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, p := range dirs {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.HasPrefix(string(b), "napi/"+dev+"-") {
+			continue
+		}
+		var pid int
+		fmt.Sscanf(filepath.Base(filepath.Dir(p)), "%d", &pid)
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// threadsCPU is the CPU time of pids (kernel threads) so far.
+func threadsCPU(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range pids {
+		d, err := CPUTime(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hasuite/hasuite/bench/result"
 	"github.com/hasuite/hasuite/test/netns"
 )
 
@@ -29,6 +30,8 @@ var (
 	flagRounds     = flag.Int("ldcheck.rounds", 5, "(b): failures per setting and implementation")
 	flagDetectCap  = flag.Duration("ldcheck.detectcap", 90*time.Second, "(b): longest wait for one detection")
 	flagMarkdown   = flag.String("ldcheck.markdown", "", "also write the tables as markdown to this file")
+	flagJSON       = flag.String("ldcheck.json", "", "also append the results as JSON lines (bench/result) to this file")
+	flagKeepAlive  = flag.Bool("ldcheck.keepalive", false, "ours only: checkkeepalive = yes in its ldirectord.cf (a connection per real, reused)")
 )
 
 // Timing of the runs (seconds; Perl's timeouts are whole seconds).
@@ -69,6 +72,15 @@ autoreload = no
 		b.WriteString("\tservice = http\n\tchecktype = negotiate\n\trequest = \"/\"\n\treceive = \"ok\"\n\tscheduler = wrr\n\tprotocol = tcp\n")
 	}
 	return b.String()
+}
+
+// implConfig is cf as impl reads it: for ours with -ldcheck.keepalive,
+// with checkkeepalive = yes (Perl has no such directive).
+func implConfig(impl, cf string) string {
+	if impl == Ours && *flagKeepAlive {
+		return strings.Replace(cf, "\nsupervised = yes\n", "\nsupervised = yes\ncheckkeepalive = yes\n", 1)
+	}
+	return cf
 }
 
 // BenchmarkLdcheck runs (a) and (b) for each implementation and prints
@@ -131,6 +143,9 @@ func BenchmarkLdcheck(b *testing.B) {
 			b.Errorf("writing the markdown table: %v", err)
 		}
 	}
+	if err := result.Append(*flagJSON, Records(scale, detect)...); err != nil {
+		b.Errorf("writing the JSON results: %v", err)
+	}
 }
 
 func implName(impl string) string {
@@ -144,14 +159,14 @@ func implName(impl string) string {
 // all in the table (or by cap-window), measure a window.
 func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 	nr, nv := sc.Reals, sc.Virtuals
+	lab := newScaleLab(b)
+	h, srv := lab.daemon, lab.servers
 	virtuals := make([][]string, nv)
 	for i := range nr {
-		virtuals[i%nv] = append(virtuals[i%nv], nthAddr("127.1", i))
+		virtuals[i%nv] = append(virtuals[i%nv], nthAddr(lab.realBase, i))
 	}
-	h := newHost(b)
-	srv := startServers(b, h)
 	dir := b.TempDir()
-	d := startDaemon(b, h, impl, dir, config("10.1", virtuals, scaleTimeout))
+	d := startDaemon(b, h, impl, dir, implConfig(impl, config("10.1", virtuals, scaleTimeout)))
 
 	latest := d.started.Add(*flagCap - *flagWindow)
 	for time.Now().Before(latest) {
@@ -164,15 +179,20 @@ func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 	}
 	d.alive(b, impl, dir)
 	w0 := time.Now()
-	cpu0, err1 := CPUTime(d.pid())
+	user0, sys0, err1 := CPUSplit(d.pid())
 	scpu0, err2 := CPUTime(srv.pid())
+	own0, err6 := threadsCPU(lab.ownNAPI)
+	real0, err7 := threadsCPU(lab.realNAPI)
 	time.Sleep(*flagWindow)
-	cpu1, err3 := CPUTime(d.pid())
+	user1, sys1, err3 := CPUSplit(d.pid())
 	scpu1, err4 := CPUTime(srv.pid())
+	own1, err8 := threadsCPU(lab.ownNAPI)
+	real1, err9 := threadsCPU(lab.realNAPI)
 	w1 := time.Now()
+	cpu0, cpu1 := user0+sys0, user1+sys1
 	rss, hwm, err5 := Memory(d.pid())
 	load, _ := os.ReadFile("/proc/loadavg")
-	for _, err := range []error{err1, err2, err3, err4, err5} {
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9} {
 		if err != nil {
 			b.Fatalf("reading /proc: %v", err)
 		}
@@ -181,6 +201,9 @@ func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 	ops := d.next(b)
 	changes, lists := Changes(ops)
 	window := w1.Sub(w0)
+	// In the veth lab the daemon's own receive work runs in its end's napi
+	// thread: it is the daemon's CPU too.
+	cpu1 += own1 - own0
 	r := ScaleRow{
 		Impl: impl, Reals: nr, Virtuals: nv,
 		Window: window, WindowAt: w0.Sub(d.started),
@@ -193,6 +216,10 @@ func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 	b.Logf("%s: %d/%d reals in the table, %d checks in %v, interval median %v p95 %v, CPU %.0f%%, RSS %d KiB",
 		impl, r.UpAtEnd, nr, r.Intervals.Requests, window.Round(time.Millisecond),
 		Median(r.Intervals.Gaps), Quantile(r.Intervals.Gaps, 0.95), 100*r.CPU, rss)
+	share := func(d time.Duration) float64 { return 100 * d.Seconds() / window.Seconds() }
+	b.Logf("%s, %s: process user %.0f%% + system %.0f%%, own-side napi threads %.0f%% (counted in CPU), reals' napi threads %.0f%% (not counted); %.1f µs CPU per check",
+		impl, *flagNet, share(user1-user0), share(sys1-sys0), share(own1-own0), share(real1-real0),
+		float64(cpu1-cpu0)/float64(time.Microsecond)/float64(max(r.Intervals.Requests, 1)))
 	return r
 }
 
@@ -210,7 +237,7 @@ func detectRun(b *testing.B, impl string, n int) DetectRow {
 	h := newHost(b)
 	srv := startServers(b, h)
 	dir := b.TempDir()
-	d := startDaemon(b, h, impl, dir, config("10.2", virtuals, detectTimeout))
+	d := startDaemon(b, h, impl, dir, implConfig(impl, config("10.2", virtuals, detectTimeout)))
 	row := DetectRow{Impl: impl, BlackHoled: n, Target: (detectInterval + detectTimeout) * time.Second}
 	limit := *flagDetectCap
 	added, ok := d.waitOp(b, d.started, limit, func(op Op) bool { return op.Adds(failingReal) })

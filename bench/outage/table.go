@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hasuite/hasuite/bench/result"
 	"github.com/hasuite/hasuite/internal/hbtime"
 )
 
@@ -174,4 +175,25 @@ func runs(rows []Row) string {
 		}
 	}
 	return b.String()
+}
+
+// Records are the rows as bench/result records: one per setting and
+// implementation measured, every outage in seconds.
+func Records(rows []Row) []result.Record {
+	var out []result.Record
+	for _, r := range rows {
+		for _, impl := range []string{Classic, Ours} {
+			ds := r.Outages[impl]
+			if len(ds) == 0 {
+				continue
+			}
+			kind := result.Ours
+			if impl == Classic {
+				kind = result.Classic
+			}
+			out = append(out, result.Record{Bench: "outage", Case: r.Setting.String(), Impl: kind, Program: impl,
+				Metric: "outage", Unit: "s", Values: result.Seconds(ds), Target: r.Setting.Target().Seconds()})
+		}
+	}
+	return out
 }

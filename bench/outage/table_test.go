@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hasuite/hasuite/bench/result"
 )
 
 func TestMedian(t *testing.T) {
@@ -85,5 +87,20 @@ Every run (seconds, in order):
 `
 	if got := Text(rows); len(got) < len(wantText) || got[:len(wantText)] != wantText {
 		t.Errorf("Text:\n%s\nwant it to start with:\n%s", got, wantText)
+	}
+}
+
+func TestRecords(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	rows := []Row{{Setting: DefaultSettings[1], Outages: map[string][]time.Duration{
+		Ours: {ms(450), ms(420)}, Classic: {ms(980)},
+	}}}
+	got := Records(rows)
+	want := []result.Record{
+		{Bench: "outage", Case: "100ms/500ms", Impl: result.Classic, Program: Classic, Metric: "outage", Unit: "s", Values: []float64{0.98}, Target: 0.53},
+		{Bench: "outage", Case: "100ms/500ms", Impl: result.Ours, Program: Ours, Metric: "outage", Unit: "s", Values: []float64{0.45, 0.42}, Target: 0.53},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Records (-want +got):\n%s", d)
 	}
 }

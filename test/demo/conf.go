@@ -164,8 +164,8 @@ auto_failback	on
 ping		%[7]s
 deadping	%[8]d
 respawn		%[9]s /usr/lib/heartbeat/ipfail
-%[10]s`, director1, director2, t.haLog(), keepaliveMS, deadtimeS, intIface,
-		routerPub, deadpingS, u, auth)
+%[10]s%[11]s`, director1, director2, t.haLog(), keepaliveMS, deadtimeS, intIface,
+		routerPub, deadpingS, u, auth, metricsLine("metrics_listen\t", hbMetrics))
 }
 
 func authKeys(key string) string {
@@ -224,7 +224,7 @@ quiescent = yes
 cleanstop = yes
 autoreload = no
 logfile = "%[3]s"
-
+%[10]s
 # The virtual service: the VIP's port 80, round robin over three web
 # servers forwarded by NAT (masq), weight 1 each. A real server is up while
 # GET /%[4]s answers 2xx with "%[5]s" in the body. When none is up, the
@@ -238,5 +238,21 @@ virtual = %[6]s:%[7]d
 	request = "%[4]s"
 	receive = "%[5]s"
 `, checkInterval, checkTimeout, t.ldLog(), healthPage, healthOK, vip, servicePort,
-		reals.String(), sorryAddr)
+		reals.String(), sorryAddr, metricsLine("metrics = ", ldMetrics))
+}
+
+// The directors' metrics endpoints (inside their namespaces), written
+// only when HASUITE_DEMO_METRICS=1 (bench/soak reads them).
+const (
+	hbMetrics = "127.0.0.1:9707"
+	ldMetrics = "127.0.0.1:9708"
+)
+
+// metricsLine is the directive "key addr" and a newline, or "" unless
+// HASUITE_DEMO_METRICS=1.
+func metricsLine(key, addr string) string {
+	if os.Getenv("HASUITE_DEMO_METRICS") != "1" {
+		return ""
+	}
+	return key + addr + "\n"
 }

@@ -20,10 +20,20 @@ import (
 
 // prefix starts the name of every namespace the demo creates; the hub
 // namespace holds the bridges and the hub ends of every veth pair.
-const (
-	prefix = "hsdemo"
+// HASUITE_DEMO_PREFIX changes it, so that bench/soak's cluster and a demo
+// can run side by side.
+var (
+	prefix = envOr("HASUITE_DEMO_PREFIX", "hsdemo")
 	hubNS  = prefix + "-hub"
 )
+
+// envOr returns the environment variable key, or def when it is unset.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
 
 // workDir holds the generated configuration trees, logs and pid files.
 var workDir = filepath.Join(os.TempDir(), prefix)

@@ -41,42 +41,61 @@ type server struct {
 	failing map[netip.Addr]bool
 }
 
-// Responses: the minimum an HTTP/1.x client accepts, connection closed.
+// Responses: the minimum an HTTP/1.x client accepts, connection closed;
+// or kept open when the request asks for it (checkkeepalive).
 var (
 	okResponse      = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
 	failingResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nConnection: close\r\n\r\nfailing\n")
+	okKeepAlive     = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n")
+	failingKeep     = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nfailing\n")
+	keepAliveHeader = []byte("\r\nConnection: keep-alive\r\n")
 )
 
-// serve answers one connection: it reads the request head (any request is
-// answered alike) and writes the response. Plain TCP rather than net/http
-// keeps the servers' share of the machine's two cores small.
+// serve answers one connection: it reads each request head (any request
+// is answered alike) and writes the response; after it, the connection
+// closes unless the request said Connection: keep-alive. Plain TCP rather
+// than net/http keeps the servers' share of the machine's two cores small.
 func (s *server) serve(c net.Conn) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	var buf [4096]byte
 	n := 0
-	for !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
-		if n == len(buf) {
+	for {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+		for end < 0 {
+			if n == len(buf) {
+				return
+			}
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			end = bytes.Index(buf[:n], []byte("\r\n\r\n"))
+		}
+		keep := bytes.Contains(buf[:end+2], keepAliveHeader)
+		now := time.Now().UnixNano()
+		addr := c.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+		s.mu.Lock()
+		if addr.Is4() {
+			s.records = append(s.records, record{now, addr.As4()})
+		}
+		fail := s.failing[addr]
+		s.mu.Unlock()
+		switch {
+		case fail && keep:
+			c.Write(failingKeep)
+		case fail:
+			c.Write(failingResponse)
+		case keep:
+			c.Write(okKeepAlive)
+		default:
+			c.Write(okResponse)
+		}
+		if !keep {
 			return
 		}
-		m, err := c.Read(buf[n:])
-		if err != nil {
-			return
-		}
-		n += m
-	}
-	now := time.Now().UnixNano()
-	addr := c.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
-	s.mu.Lock()
-	if addr.Is4() {
-		s.records = append(s.records, record{now, addr.As4()})
-	}
-	fail := s.failing[addr]
-	s.mu.Unlock()
-	if fail {
-		c.Write(failingResponse)
-	} else {
-		c.Write(okResponse)
+		n = copy(buf[:], buf[end+4:n])
 	}
 }
 
