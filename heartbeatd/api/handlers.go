@@ -31,6 +31,7 @@ var handlers = map[string]handler{
 	ReqGetUUID:     getUUID,
 	ReqGetNodeName: getNodeName,
 	ReqCounters:    counters,
+	ReqGroups:      groupList,
 }
 
 // dispatch answers req; extra returns the server's own counters for

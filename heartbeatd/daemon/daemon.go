@@ -111,6 +111,11 @@ func Load(confDir, node string) (*Files, error) {
 			return nil, err
 		}
 	}
+	if ha.Memberlist != nil {
+		if err := nwayConfig(node, f).Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", ha.File, err)
+		}
+	}
 	return f, nil
 }
 
@@ -163,6 +168,8 @@ type Daemon struct {
 	jobDone chan jobDone
 	client  chan *wire.Message // cluster messages from local clients (API, FIFO)
 	stopped bool               // the resource manager released everything
+
+	nway *nwayState // membership memberlist (nway.go); nil with classic media
 
 	badLog  *ratelimit.Limiter
 	counter counters
@@ -230,9 +237,16 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	}
 	defer d.closeMedia()
 
+	// With membership memberlist, memberlist carries the peers and
+	// classic membership only probes the ping nodes.
+	nodes := ha.Nodes
+	if ha.Memberlist != nil {
+		nodes = []string{d.node}
+		d.nway = &nwayState{}
+	}
 	d.mem = membership.New(membership.Config{
 		Local:          d.node,
-		Nodes:          ha.Nodes,
+		Nodes:          nodes,
 		Links:          links,
 		TTLNodes:       len(ha.Nodes) + len(ha.Ping),
 		UUID:           uuid,
@@ -251,6 +265,9 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	if ha.MetricsListen != "" {
 		reg := metrics.NewRegistry()
 		d.metrics = newHBMetrics(reg, d.metricsState)
+		if d.nway != nil {
+			reg.MustRegister(&nwayCollector{d: d})
+		}
 		msrv, err := metrics.Serve(ha.MetricsListen, reg, func(err error) { d.log.WithError(err).Error("metrics endpoint") })
 		if err != nil {
 			return fmt.Errorf("%s: metrics_listen: %w", ha.File, err)
@@ -330,7 +347,9 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		if d.opts.Net == nil {
 			d.opts.Net = kernel.New()
 		}
-		d.rm = rm.New(rmConfig(d.node, files))
+		if d.nway == nil {
+			d.rm = rm.New(rmConfig(d.node, files))
+		}
 		d.exec = newExecutor(d.log, d.newAgent, files.HA.ResourceTimeout, d.jobDone)
 		d.exec.metrics = d.metrics
 		d.releaseLeftovers(files.Groups)
@@ -339,6 +358,9 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		go d.exec.run(ectx)
 	}
 
+	if d.nway != nil {
+		return d.runNway(ctx, reload, gen)
+	}
 	d.memEvent(func(now time.Time) []membership.Action { return d.mem.Start(now) })
 	sdnotify.Ready()
 	go sdnotify.Watchdog(ctx)
@@ -431,6 +453,7 @@ func (d *Daemon) memEvent(event func(now time.Time) []membership.Action) {
 				} else if a.Msg != nil {
 					d.localDeliver(a.Msg) // and rc.d/NS_st, if an operator has one
 				}
+				d.nwayScore()
 				continue // not a peer: nothing for the resource manager
 			}
 			if a.To == membership.StatusDead {
@@ -661,7 +684,9 @@ func (d *Daemon) reload() {
 		d.metrics.reloaded(err)
 		return
 	}
-	if !sameMedia(old.HA, f.HA) || !slices.Equal(old.HA.Nodes, f.HA.Nodes) || !samePing(old.HA.Ping, f.HA.Ping) {
+	// With memberlist the node list takes effect at once (nwayReload).
+	nodesChanged := d.nway == nil && !slices.Equal(old.HA.Nodes, f.HA.Nodes)
+	if !sameMedia(old.HA, f.HA) || nodesChanged || !samePing(old.HA.Ping, f.HA.Ping) {
 		d.log.Warn("reload: media or node changes take effect at the next restart")
 	}
 	if old.HA.MetricsListen != f.HA.MetricsListen {
@@ -683,14 +708,16 @@ func (d *Daemon) reload() {
 	if !slices.EqualFunc(old.Groups, f.Groups, config.Group.Same) {
 		d.rmEvent(func(now time.Time) []rm.Action { return d.rm.Reload(now, f.Groups) })
 	}
+	d.nwayReload(old, f)
 	d.metrics.reloaded(nil)
 	d.log.Info("configuration reloaded")
 }
 
 // metricsState reads node and link states and packet counters for a scrape.
 func (d *Daemon) metricsState() ([]membership.NodeInfo, membership.Counters, packetCounts) {
+	nodes := d.nodes()
 	d.mu.Lock()
-	nodes, mc := d.mem.Nodes(), d.mem.Counters
+	mc := d.mem.Counters
 	d.mu.Unlock()
 	c := &d.counter
 	return nodes, mc, packetCounts{

@@ -5,6 +5,7 @@ package daemon
 
 import (
 	"github.com/hasuite/hasuite/heartbeatd/api"
+	"github.com/hasuite/hasuite/heartbeatd/membership"
 	"github.com/hasuite/hasuite/heartbeatd/wire"
 )
 
@@ -14,9 +15,7 @@ type apiState struct{ d *Daemon }
 func (s apiState) LocalNode() string { return s.d.node }
 
 func (s apiState) Nodes() []api.NodeInfo {
-	s.d.mu.Lock()
-	nodes := s.d.mem.Nodes()
-	s.d.mu.Unlock()
+	nodes := s.d.nodes()
 	out := make([]api.NodeInfo, 0, len(nodes))
 	for _, n := range nodes {
 		ni := api.NodeInfo{Name: n.Name, Type: api.NodeNormal, Status: string(n.Status), Weight: 100}
@@ -48,6 +47,9 @@ func (s apiState) Param(name string) (string, bool) {
 
 // ResourceStatus is cl_status rscstatus; empty with -M.
 func (s apiState) ResourceStatus() string {
+	if s.d.nway != nil {
+		return s.d.nwayResourceStatus()
+	}
 	if s.d.rm == nil {
 		return ""
 	}
@@ -64,7 +66,7 @@ func (s apiState) Counters() map[string]uint64 {
 	s.d.mu.Lock()
 	m := s.d.mem.Counters
 	s.d.mu.Unlock()
-	return map[string]uint64{
+	out := map[string]uint64{
 		"packets_received":       c.received.Load(),
 		"packets_auth_failed":    c.authFailed.Load(),
 		"packets_malformed":      c.malformed.Load(),
@@ -88,4 +90,19 @@ func (s apiState) Counters() map[string]uint64 {
 		"ping_send_errors":       c.pingSendErrors.Load(),
 		"ping_replies_accepted":  m.PingReplies,
 	}
+	s.d.nwayCounters(out)
+	return out
+}
+
+// nodes is every node as cl_status lists it: classic membership's
+// configured and ping nodes, or with memberlist every member, the
+// configured nodes never seen and the ping nodes.
+func (d *Daemon) nodes() []membership.NodeInfo {
+	d.mu.Lock()
+	nodes := d.mem.Nodes()
+	d.mu.Unlock()
+	if d.nway != nil {
+		return d.nwayNodes(nodes)
+	}
+	return nodes
 }

@@ -95,6 +95,7 @@ var commands = []command{
 	{"hblinkstatus", true, (*tool).hblinkstatus},
 	{"clientstatus", true, (*tool).clientstatus},
 	{"rscstatus", true, (*tool).rscstatus},
+	{"rscgroups", true, (*tool).rscgroups},
 	{"hbparameter", true, (*tool).hbparameter},
 }
 

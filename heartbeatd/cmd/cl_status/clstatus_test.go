@@ -25,7 +25,11 @@ type fakeState struct {
 	rsc    string
 	peer   map[string]string // clients signed on at nodeb, which answers query-cstatus
 	srv    *api.Server
+	groups []api.GroupInfo // rscgroups (membership memberlist); nil = classic
 }
+
+// ResourceGroups answers rscgroups when groups is set.
+func (f *fakeState) ResourceGroups() ([]api.GroupInfo, bool) { return f.groups, f.groups != nil }
 
 // SendClusterMessage plays nodeb: it answers query-cstatus for clients in
 // peer and ignores everything else (a peer without them never answers).

@@ -14,7 +14,7 @@ import (
 // arguments split at NULs): only the classic resource words reach the
 // daemon; anything else prints the usage and exits 1.
 func FuzzArgs(f *testing.F) {
-	for _, s := range []string{"", "all", "foreign", "local", "failback", "--help", "all\x00all", "ALL", "all "} {
+	for _, s := range []string{"", "all", "foreign", "local", "failback", "--help", "all\x00all", "ALL", "all ", "none"} {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
@@ -30,7 +30,8 @@ func FuzzArgs(f *testing.F) {
 		}
 		var stdout, stderr bytes.Buffer
 		code := Run(context.Background(), tool, args, &stdout, &stderr, Options{Prog: "hb", Socket: sock})
-		valid := len(args) == 0 || len(args) == 1 && strings.Contains(" all foreign local failback ", " "+args[0]+" ")
+		valid := len(args) == 0 || len(args) == 1 && strings.Contains(" all foreign local failback ", " "+args[0]+" ") ||
+			!takeover && len(args) == 1 && args[0] == "none"
 		dialed := strings.Contains(stderr.String(), "cannot reach heartbeat")
 		usage := strings.HasPrefix(stderr.String(), "hb [all|foreign|local|failback]\n")
 		if code != 1 || dialed != valid || usage == valid {

@@ -8,6 +8,10 @@
 //
 //	hb_standby  [all|foreign|local|failback]  t=ask_resources rsc_hold=<x> info=me  (failback = foreign)
 //	hb_takeover [all|local|foreign|failback]  t=hb_takeover rsc_hold=<x>
+//
+// With membership memberlist, standby is sticky until hb_takeover, and
+// `hb_standby none` ends it without claiming anything; auto_failback
+// legacy does not refuse standby there (it means on).
 package rsctool
 
 import (
@@ -77,6 +81,11 @@ func Run(ctx context.Context, t Tool, args []string, stdout, stderr io.Writer, o
 	}
 	switch rsc {
 	case "all", "foreign", "local", "failback":
+	case "none": // hb_standby only, and only with membership memberlist (checked below)
+		if t == Takeover {
+			fmt.Fprintf(stdout, "%s: wrong resources(%s).\n", opt.Prog, rsc)
+			return usage()
+		}
 	case "--help": // hb_standby: accepted by the check, then usage
 		return usage()
 	default:
@@ -104,9 +113,18 @@ func Run(ctx context.Context, t Tool, args []string, stdout, stderr io.Writer, o
 
 	var msg *wire.Message
 	if t == Standby {
+		nway := false
+		if m, err := c.RequestContext(ctx, api.ReqGetParm, api.FieldPName, "membership"); err == nil {
+			nway = strings.EqualFold(m.Get(api.FieldPValue), "memberlist")
+		}
+		if rsc == "none" && !nway {
+			fmt.Fprintf(stdout, "%s: standby none needs membership memberlist.\n", opt.Prog)
+			c.Signoff(ctx)
+			return 1
+		}
 		// Like the init script's "standby": classic heartbeat ignores
 		// standby requests with auto_failback legacy.
-		if m, err := c.RequestContext(ctx, api.ReqGetParm, api.FieldPName, "auto_failback"); err == nil &&
+		if m, err := c.RequestContext(ctx, api.ReqGetParm, api.FieldPName, "auto_failback"); err == nil && !nway &&
 			strings.Contains(strings.ToLower(m.Get(api.FieldPValue)), "legacy") {
 			fmt.Fprintln(stdout, "auto_failback is set to legacy.  Cannot enter standby.")
 			c.Signoff(ctx)

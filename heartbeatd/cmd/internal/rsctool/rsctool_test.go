@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 // state is a one-node api.State recording cluster messages.
 type state struct {
 	autoFailback string
+	membership   string // "" = classic (unset)
 	mu           sync.Mutex
 	sent         []string // cluster messages but joins and leaves
 }
@@ -39,6 +41,9 @@ func (s *state) Nodes() []api.NodeInfo {
 func (s *state) Param(name string) (string, bool) {
 	if name == "auto_failback" {
 		return s.autoFailback, true
+	}
+	if name == "membership" && s.membership != "" {
+		return s.membership, true
 	}
 	return "", false
 }
@@ -106,6 +111,14 @@ func TestRun(t *testing.T) {
 		{"standby wrong", Standby, "on", []string{"mine"}, result{
 			prog + ": wrong resources(mine).\n" + usage, usageErr, 1, nil}},
 		{"standby --help", Standby, "on", []string{"--help"}, result{usage, usageErr, 1, nil}},
+		{"standby none classic refused", Standby, "on", []string{"none"}, result{
+			prog + ": standby none needs membership memberlist.\n", "", 1, nil}},
+		{"takeover none wrong", Takeover, "on", []string{"none"}, result{
+			prog + ": wrong resources(none).\n" + usage, usageErr, 1, nil}},
+		{"memberlist: standby none", Standby, "memberlist on", []string{"none"}, result{"", "", 0,
+			[]string{"t=ask_resources rsc_hold=none info=me from_id=hb_standby to_id=hb_standby client_gen=0"}}},
+		{"memberlist: legacy not refused", Standby, "memberlist legacy", []string{"local"}, result{"", "", 0,
+			[]string{"t=ask_resources rsc_hold=local info=me from_id=hb_standby to_id=hb_standby client_gen=0"}}},
 		{"takeover default all", Takeover, "legacy", nil, result{"", "", 0,
 			[]string{"t=hb_takeover rsc_hold=all from_id=hb_takeover to_id=hb_takeover client_gen=0"}}},
 		{"takeover failback as is", Takeover, "on", []string{"failback"}, result{"", "", 0,
@@ -116,7 +129,11 @@ func TestRun(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// "memberlist X": membership memberlist, auto_failback X.
 			st := &state{autoFailback: tc.failback}
+			if fb, ok := strings.CutPrefix(tc.failback, "memberlist "); ok {
+				st.autoFailback, st.membership = fb, "memberlist"
+			}
 			socket := serve(t, st)
 			var out, errw bytes.Buffer
 			var logged []string
