@@ -24,6 +24,7 @@ command -v shellcheck >/dev/null 2>&1 || need="$need shellcheck"
 command -v logrotate >/dev/null 2>&1 || need="$need logrotate"
 # test/pkg: groff formats the rendered man pages.
 command -v groff >/dev/null 2>&1 || need="$need groff-base"
+command -v ethtool >/dev/null 2>&1 || need="$need ethtool"   # bench/ldcheck -ldcheck.net veth (GRO, threaded NAPI)
 if [ -n "$need" ]; then
 	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 		echo "deps: missing:$need (install them as root to run the root-only suites)" >&2
