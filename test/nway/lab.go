@@ -37,7 +37,7 @@ const (
 	gossipInterval = 50 * time.Millisecond
 	// detectBound is the asserted bound on crash-to-service-elsewhere: the
 	// documented worst case of detection with 5 members and no suspicion
-	// confirmations, (n-1+1+18)·PI = 4.4 s, plus the start settle
+	// confirmations, (n-1+1+18)·PI = 4.6 s, plus the start settle
 	// (4 gossip intervals), the IPaddr2 start and a margin for a loaded
 	// CI machine.
 	detectBound = 7 * time.Second
