@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/hasuite/hasuite/bench/result"
 )
@@ -125,21 +124,6 @@ func Split(pids []int, exe string) (match, rest []int) {
 	return match, rest
 }
 
-// Median is the median of vs (the mean of the middle two for an even
-// count), 0 for none.
-func Median(vs []float64) float64 {
-	if len(vs) == 0 {
-		return 0
-	}
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // Text renders records as an aligned table, one line per case and
 // metric, classic and ours side by side, every run listed.
 func Text(recs []result.Record) string {
@@ -154,18 +138,17 @@ func Text(recs []result.Record) string {
 		}
 		by[k][r.Impl] = r
 	}
-	var b strings.Builder
-	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "bench\tcase\tmetric\tclassic median (runs)\tours median (runs)\tratio (ours/classic)")
+	var rows [][]string
 	for _, k := range keys {
 		cl, ours := by[k][result.Classic], by[k][result.Ours]
 		ratio := "-"
-		if len(cl.Values) > 0 && len(ours.Values) > 0 && Median(cl.Values) > 0 {
-			ratio = fmt.Sprintf("%.2f", Median(ours.Values)/Median(cl.Values))
+		if len(cl.Values) > 0 && len(ours.Values) > 0 && result.Median(cl.Values) > 0 {
+			ratio = fmt.Sprintf("%.2f", result.Median(ours.Values)/result.Median(cl.Values))
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", k.bench, k.cas, k.metric, cell(cl), cell(ours), ratio)
+		rows = append(rows, []string{k.bench, k.cas, k.metric, cell(cl), cell(ours), ratio})
 	}
-	w.Flush()
+	var b strings.Builder
+	b.WriteString(result.Text([]string{"bench", "case", "metric", "classic median (runs)", "ours median (runs)", "ratio (ours/classic)"}, rows))
 	b.WriteString("\nEvery run, in order:\n")
 	for _, r := range recs {
 		s := make([]string, len(r.Values))
@@ -182,7 +165,7 @@ func cell(r result.Record) string {
 	if len(r.Values) == 0 {
 		return "-"
 	}
-	m := Median(r.Values)
+	m := result.Median(r.Values)
 	switch r.Unit {
 	case "KiB":
 		return fmt.Sprintf("%.1f MiB (%d)", m/1024, len(r.Values))

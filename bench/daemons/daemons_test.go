@@ -39,13 +39,7 @@ func TestMemOfSelf(t *testing.T) {
 	}
 }
 
-func TestMedianAndText(t *testing.T) {
-	if m := Median([]float64{3, 1, 2}); m != 2 {
-		t.Errorf("Median = %v", m)
-	}
-	if m := Median([]float64{4, 1, 3, 2}); m != 2.5 {
-		t.Errorf("Median = %v", m)
-	}
+func TestText(t *testing.T) {
 	txt := Text([]result.Record{
 		{Bench: "startup", Case: "pair", Impl: result.Classic, Program: "heartbeat 3.0.6", Metric: "vip-up", Unit: "s", Values: []float64{4, 2, 3}},
 		{Bench: "startup", Case: "pair", Impl: result.Ours, Program: "heartbeatd", Metric: "vip-up", Unit: "s", Values: []float64{0.3}},

@@ -82,13 +82,13 @@ func idleHeartbeat(b *testing.B) []result.Record {
 				cf := haCF(s, []string{"nodea", "nodeb"}, extra)
 				x := newLab(b)
 				t0 := time.Now()
-				na := startNode(b, impl, x.a, "nodea", cf)
-				nb := startNode(b, impl, x.b, "nodeb", cf)
-				defer na.kill(b)
-				defer nb.kill(b)
+				na := startNode(b, impl, x.A, "nodea", cf)
+				nb := startNode(b, impl, x.B, "nodeb", cf)
+				defer na.Kill(b)
+				defer nb.Kill(b)
 				x.firstReply(b, "nodea", t0, startupWait)
 				time.Sleep(*flagSettle)
-				ipf, rest := Split(na.procs(b), "ipfail")
+				ipf, rest := Split(procsOf(b, na), "ipfail")
 				if len(ipf) != 1 {
 					b.Fatalf("%s: %d ipfail processes on nodea, want 1", impl, len(ipf))
 				}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/hasuite/hasuite/bench/result"
 	"github.com/hasuite/hasuite/test/gobuild"
 	"github.com/hasuite/hasuite/test/hbnode"
-	"github.com/hasuite/hasuite/test/interop"
 	"github.com/hasuite/hasuite/test/netns"
 	"github.com/hasuite/hasuite/test/probe"
 )
@@ -32,17 +30,10 @@ var (
 	flagJSON    = flag.String("daemons.json", "", "also append the results as JSON lines (bench/result) to this file")
 )
 
-// The lab: two directors, a client, a router (the ping node), the VIP.
+// The router of the lab (outage.Lab), holding the ping node address.
 const (
-	addrA      = "10.77.0.1/24"
-	addrB      = "10.77.0.2/24"
-	addrClient = "10.77.0.10/24"
 	addrRouter = "10.77.0.254/24"
 	pingNode   = "10.77.0.254"
-	vip        = "10.77.0.100"
-	port       = 7000
-	haresource = "nodea IPaddr2::" + vip + "/24/hb0\n"
-	authkeys   = "auth 1\n1 sha1 benchS3cret\n"
 )
 
 // Program names in the results.
@@ -102,75 +93,39 @@ func setting(b *testing.B) outage.Setting {
 	return s[0]
 }
 
-// haCF is the ha.cf both implementations get: the outage benchmark's
-// timing (times in ms, warntime deadtime/2, initdead max(2 × deadtime,
-// 10 s)), auto_failback on (the VIP's home node takes it back when it
-// joins), the given nodes and extra lines.
+// haCF is the outage benchmark's ha.cf with auto_failback on (the VIP's
+// home node takes it back when it joins), the given nodes and extra lines.
 func haCF(s outage.Setting, nodes []string, extra string) string {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
-	return fmt.Sprintf(`# hasuite daemons benchmark, %s
-keepalive %s
-deadtime %s
-warntime %s
-initdead %s
-udpport 694
-bcast hb0
-auto_failback on
-node %s
-crm no
-%s`, s, ms(s.Keepalive), ms(s.Deadtime), ms(s.Deadtime/2), ms(max(2*s.Deadtime, 10*time.Second)), strings.Join(nodes, " "), extra)
-}
-
-// node is one running heartbeat of either implementation.
-type node struct {
-	ours    *hbnode.Node
-	classic *interop.Classic
+	return outage.HACF(s, "on", nodes, extra)
 }
 
 // startNode starts impl on h as name with hacf and the VIP's haresources.
-func startNode(b *testing.B, impl string, h *netns.Host, name, hacf string) *node {
-	if impl == result.Classic {
-		return &node{classic: interop.StartClassic(b, h, interop.ClassicOptions{Node: name, HACF: hacf, AuthKeys: authkeys, Haresources: haresource})}
-	}
-	return &node{ours: hbnode.Start(b, h, hbnode.Options{Node: name, HACF: "logfile " + hbnode.LogPlaceholder + "\n" + hacf, AuthKeys: authkeys, Haresources: haresource})}
+func startNode(b *testing.B, impl string, h *netns.Host, name, hacf string) *outage.Node {
+	return outage.StartNode(b, impl == result.Classic, h, name, hacf)
 }
 
-// kill ends the node at once (a graceful stop takes seconds).
-func (n *node) kill(b *testing.B) {
-	if n.ours != nil {
-		n.ours.Kill(b)
-	} else if n.classic.Pid() != 0 {
-		n.classic.Kill(b)
-	}
-}
-
-// procs returns the node's processes: heartbeatd and its descendants, or
+// procsOf returns the node's processes: heartbeatd and its descendants, or
 // everything in 3.0.6's PID namespace.
-func (n *node) procs(b *testing.B) []int {
-	if n.ours != nil {
-		return Tree(n.ours.Pid())
+func procsOf(b *testing.B, n *outage.Node) []int {
+	if n.Ours != nil {
+		return Tree(n.Ours.Pid())
 	}
-	pids, err := InPIDNamespace(n.classic.Pid())
+	pids, err := InPIDNamespace(n.Classic.Pid())
 	if err != nil {
 		b.Fatalf("processes of heartbeat 3.0.6: %v", err)
 	}
 	return pids
 }
 
-// lab builds directors nodea and nodeb (responders on both), a client
-// probing the VIP, and a router holding the ping node address.
+// lab is outage's lab and a router holding the ping node address.
 type lab struct {
-	a, b, client, router *netns.Host
-	probe                *probe.Prober
+	*outage.Lab
+	router *netns.Host
 }
 
 func newLab(b *testing.B) *lab {
-	l := netns.NewLab(b)
-	x := &lab{a: l.AddHost("nodea", addrA), b: l.AddHost("nodeb", addrB), client: l.AddHost("client", addrClient), router: l.AddHost("router", addrRouter)}
-	probe.StartResponder(b, x.a, port)
-	probe.StartResponder(b, x.b, port)
-	x.probe = probe.NewProber(b, x.client, netip.AddrPortFrom(netip.MustParseAddr(vip), port), probe.DefaultEvery)
-	return x
+	l := outage.NewLab(b)
+	return &lab{Lab: l, router: l.AddHost("router", addrRouter)}
 }
 
 // firstReply waits up to within for a reply from host name received after
@@ -178,7 +133,7 @@ func newLab(b *testing.B) *lab {
 func (x *lab) firstReply(b *testing.B, name string, since time.Time, within time.Duration) time.Time {
 	deadline := since.Add(within)
 	for time.Now().Before(deadline) {
-		for _, r := range x.probe.Replies() {
+		for _, r := range x.Probe.Replies() {
 			if r.From == name && r.Received.After(since) {
 				return r.Received
 			}
@@ -200,7 +155,7 @@ func watchVIP(b *testing.B, h *netns.Host, within time.Duration) func() time.Tim
 			if ifi, err := net.InterfaceByName(h.Iface); err == nil {
 				as, _ := ifi.Addrs()
 				for _, a := range as {
-					if n, ok := a.(*net.IPNet); ok && n.IP.String() == vip {
+					if n, ok := a.(*net.IPNet); ok && n.IP.String() == outage.VIP {
 						done <- time.Now()
 						return nil
 					}

@@ -68,23 +68,23 @@ func BenchmarkStartup(b *testing.B) {
 func startup(b *testing.B, impl, c string, st outage.Setting) (d, conf time.Duration) {
 	x := newLab(b)
 	pair := []string{"nodea", "nodeb"}
-	var nodes []*node
+	var nodes []*outage.Node
 	defer func() {
 		for _, n := range nodes {
-			n.kill(b)
+			n.Kill(b)
 		}
 	}()
 	if c == "join" {
 		t0 := time.Now()
-		nodes = append(nodes, startNode(b, impl, x.b, "nodeb", haCF(st, pair, "")))
+		nodes = append(nodes, startNode(b, impl, x.B, "nodeb", haCF(st, pair, "")))
 		x.firstReply(b, "nodeb", t0, startupWait)
 	}
 	cf := haCF(st, pair, "")
 	t0 := time.Now()
-	configured := watchVIP(b, x.a, startupWait)
-	nodes = append(nodes, startNode(b, impl, x.a, "nodea", cf))
+	configured := watchVIP(b, x.A, startupWait)
+	nodes = append(nodes, startNode(b, impl, x.A, "nodea", cf))
 	if c == "pair" {
-		nodes = append(nodes, startNode(b, impl, x.b, "nodeb", cf))
+		nodes = append(nodes, startNode(b, impl, x.B, "nodeb", cf))
 	}
 	d = x.firstReply(b, "nodea", t0, startupWait).Sub(t0)
 	conf = configured().Sub(t0)
@@ -96,7 +96,7 @@ func startup(b *testing.B, impl, c string, st outage.Setting) (d, conf time.Dura
 			a = nodes[0]
 		}
 		if f, err := os.CreateTemp("", "hasuite-bench-startup-*.log"); err == nil {
-			f.WriteString(a.ours.Log())
+			f.WriteString(a.Ours.Log())
 			f.Close()
 			b.Logf("slower than 4 × deadtime: nodea's log kept in %s", f.Name())
 		}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/hasuite/hasuite/test/hbnode"
 	"github.com/hasuite/hasuite/test/interop"
 	"github.com/hasuite/hasuite/test/netns"
-	"github.com/hasuite/hasuite/test/probe"
 )
 
 var (
@@ -26,17 +24,6 @@ var (
 	flagImpls    = flag.String("outage.impl", "classic,heartbeatd", "implementations to measure: classic, heartbeatd or both")
 	flagMarkdown = flag.String("outage.markdown", "", "also write the table as markdown to this file")
 	flagJSON     = flag.String("outage.json", "", "also append the results as JSON lines (bench/result) to this file")
-)
-
-// The lab: two directors, a client and the VIP they fail over.
-const (
-	addrA      = "10.77.0.1/24"
-	addrB      = "10.77.0.2/24"
-	addrClient = "10.77.0.10/24"
-	vip        = "10.77.0.100"
-	port       = 7000
-	haresource = "nodea IPaddr2::" + vip + "/24/hb0\n"
-	authkeys   = "auth 1\n1 sha1 benchS3cret\n"
 )
 
 // Timing of one round.
@@ -58,26 +45,6 @@ const (
 	// takeoverWait bounds the wait for nodeb after the cut, beyond deadtime.
 	takeoverWait = 20 * time.Second
 )
-
-// haCF is the ha.cf both implementations get: times in ms (heartbeat 3.0.6
-// rejects "1s"), warntime its default deadtime/2, initdead at least 10 s
-// (no start-up warning) and twice deadtime, auto_failback off so the VIP
-// stays where it failed over to.
-func haCF(s Setting) string {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
-	initdead := max(2*s.Deadtime, 10*time.Second)
-	return fmt.Sprintf(`# failover outage benchmark, %s
-keepalive %s
-deadtime %s
-warntime %s
-initdead %s
-udpport 694
-bcast hb0
-auto_failback off
-node nodea nodeb
-crm no
-`, s, ms(s.Keepalive), ms(s.Deadtime), ms(s.Deadtime/2), ms(initdead))
-}
 
 // BenchmarkFailoverOutage measures, for each setting and implementation,
 // the client-visible outage when the link of the director holding the VIP
@@ -142,17 +109,14 @@ func implName(impl string) string {
 // VIP answers from nodea, cut nodea's link, wait until nodeb answers, and
 // return the longest time the client got no reply since the cut.
 func failover(b *testing.B, impl string, s Setting) time.Duration {
-	lab := netns.NewLab(b)
-	ha := lab.AddHost("nodea", addrA)
-	hb := lab.AddHost("nodeb", addrB)
-	client := lab.AddHost("client", addrClient)
-	probe.StartResponder(b, ha, port)
-	probe.StartResponder(b, hb, port)
-	p := probe.NewProber(b, client, netip.AddrPortFrom(netip.MustParseAddr(vip), port), probe.DefaultEvery)
+	lab := NewLab(b)
+	p := lab.Probe
 
+	// auto_failback off: the VIP stays where it failed over to.
 	start := time.Now()
-	kill := startPair(b, impl, ha, hb, haCF(s))
-	defer kill()
+	cf := HACF(s, "off", []string{"nodea", "nodeb"}, "")
+	na, nb := StartNode(b, impl == Classic, lab.A, "nodea", cf), StartNode(b, impl == Classic, lab.B, "nodeb", cf)
+	defer func() { na.Kill(b); nb.Kill(b) }()
 	p.WaitServedBy(b, "nodea", startWait)
 	// Heartbeats go out every keepalive and death is declared deadtime
 	// after the last one heard: cut at a random phase of the keepalive so
@@ -172,7 +136,7 @@ func failover(b *testing.B, impl string, s Setting) time.Duration {
 		time.Sleep(steadyWindow / 4)
 	}
 	cut := time.Now()
-	ha.CutLink(b)
+	lab.A.CutLink(b)
 	p.WaitServedBy(b, "nodeb", s.Deadtime+takeoverWait)
 	gap, before, after := p.Outage(cut)
 	if before != "nodea" || after != "nodeb" {
@@ -180,26 +144,4 @@ func failover(b *testing.B, impl string, s Setting) time.Duration {
 	}
 	b.Logf("%s %s: outage %v", s, impl, gap.Round(time.Millisecond))
 	return gap
-}
-
-// startPair starts nodea and nodeb of impl and returns a function that
-// kills both (a graceful stop would take seconds per round).
-func startPair(b *testing.B, impl string, ha, hb *netns.Host, hacf string) (kill func()) {
-	switch impl {
-	case Classic:
-		na := interop.StartClassic(b, ha, interop.ClassicOptions{Node: "nodea", HACF: hacf, AuthKeys: authkeys, Haresources: haresource})
-		nb := interop.StartClassic(b, hb, interop.ClassicOptions{Node: "nodeb", HACF: hacf, AuthKeys: authkeys, Haresources: haresource})
-		return func() {
-			for _, n := range []*interop.Classic{na, nb} {
-				if n.Pid() != 0 {
-					n.Kill(b)
-				}
-			}
-		}
-	default:
-		cf := "logfile " + hbnode.LogPlaceholder + "\n" + hacf
-		na := hbnode.Start(b, ha, hbnode.Options{Node: "nodea", HACF: cf, AuthKeys: authkeys, Haresources: haresource})
-		nb := hbnode.Start(b, hb, hbnode.Options{Node: "nodeb", HACF: cf, AuthKeys: authkeys, Haresources: haresource})
-		return func() { na.Kill(b); nb.Kill(b) }
-	}
 }

@@ -2,17 +2,16 @@
 // held by one director of a pair, the director's link cut, the time until a
 // client is served from the other director. It compares hasuite's
 // heartbeatd with Debian's heartbeat 3.0.6 at several keepalive/deadtime
-// settings. The benchmark itself (root only) is in outage_test.go; this
-// file holds the settings and the result table.
+// settings. The benchmark itself (root only) is in outage_test.go, its lab
+// (shared with bench/daemons) in lab.go; this file holds the settings and
+// the result table.
 package outage
 
-// table.go: settings, medians and the result table (text and markdown).
+// table.go: settings and the result table (text and markdown).
 
 import (
 	"fmt"
-	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hasuite/hasuite/bench/result"
@@ -80,21 +79,6 @@ type Row struct {
 	Outages map[string][]time.Duration
 }
 
-// Median returns the median of ds (the mean of the middle two for an even
-// count), or 0 for none.
-func Median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // cells returns the formatted cells of a row: setting, classic median,
 // heartbeatd median, ratio, target, met.
 func (r Row) cells() []string {
@@ -102,14 +86,22 @@ func (r Row) cells() []string {
 	ratio, met := "-", "pending"
 	if len(ours) > 0 {
 		met = "no"
-		if Median(ours) <= r.Setting.Target() {
+		if result.Median(ours) <= r.Setting.Target() {
 			met = "yes"
 		}
-		if len(cl) > 0 && Median(cl) > 0 {
-			ratio = fmt.Sprintf("%.2f", float64(Median(ours))/float64(Median(cl)))
+		if len(cl) > 0 && result.Median(cl) > 0 {
+			ratio = fmt.Sprintf("%.2f", float64(result.Median(ours))/float64(result.Median(cl)))
 		}
 	}
 	return []string{r.Setting.String(), medianCell(cl), medianCell(ours), ratio, seconds(r.Setting.Target()), met}
+}
+
+func cells(rows []Row) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.cells()
+	}
+	return out
 }
 
 var header = []string{"keepalive/deadtime", Classic + " median (runs)", Ours + " median (runs)", "ratio (heartbeatd/3.0.6)", "target (deadtime+30ms)", "met?"}
@@ -119,7 +111,7 @@ func medianCell(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%s (%d)", seconds(Median(ds)), len(ds))
+	return fmt.Sprintf("%s (%d)", seconds(result.Median(ds)), len(ds))
 }
 
 // seconds formats d in seconds with millisecond precision.
@@ -130,30 +122,13 @@ func seconds(d time.Duration) string {
 // Text renders rows as an aligned plain-text table followed by every
 // measured outage.
 func Text(rows []Row) string {
-	var b strings.Builder
-	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, strings.Join(header, "\t"))
-	for _, r := range rows {
-		fmt.Fprintln(w, strings.Join(r.cells(), "\t"))
-	}
-	w.Flush()
-	b.WriteString("\n")
-	b.WriteString(runs(rows))
-	return b.String()
+	return result.Text(header, cells(rows)) + "\n" + runs(rows)
 }
 
 // Markdown renders rows as a markdown table followed by every measured
 // outage, for docs/performance.md.
 func Markdown(rows []Row) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "| %s |\n", strings.Join(header, " | "))
-	fmt.Fprintf(&b, "|%s\n", strings.Repeat(" --- |", len(header)))
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s |\n", strings.Join(r.cells(), " | "))
-	}
-	b.WriteString("\n")
-	b.WriteString(runs(rows))
-	return b.String()
+	return result.Markdown(header, cells(rows)) + "\n" + runs(rows)
 }
 
 // runs lists every measured outage, one line per setting and

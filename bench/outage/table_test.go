@@ -1,4 +1,4 @@
-// table_test.go: settings parsing, medians and table rendering.
+// table_test.go: settings parsing and table rendering.
 
 package outage
 
@@ -10,24 +10,6 @@ import (
 
 	"github.com/hasuite/hasuite/bench/result"
 )
-
-func TestMedian(t *testing.T) {
-	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	cases := []struct {
-		in   []time.Duration
-		want time.Duration
-	}{
-		{nil, 0},
-		{[]time.Duration{ms(7)}, ms(7)},
-		{[]time.Duration{ms(900), ms(100), ms(500)}, ms(500)},
-		{[]time.Duration{ms(400), ms(100), ms(300), ms(200)}, ms(250)},
-	}
-	for _, c := range cases {
-		if got := Median(c.in); got != c.want {
-			t.Errorf("Median(%v) = %v, want %v", c.in, got, c.want)
-		}
-	}
-}
 
 func TestParseSettings(t *testing.T) {
 	got, err := ParseSettings("2s/10s, 100ms/500ms,20ms/100ms")

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/hasuite/hasuite/bench/result"
 )
@@ -49,13 +48,7 @@ func median(r result.Record) (float64, bool) {
 	if len(r.Values) == 0 {
 		return 0, false
 	}
-	s := slices.Clone(r.Values)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2], true
-	}
-	return (s[n/2-1] + s[n/2]) / 2, true
+	return result.Median(r.Values), true
 }
 
 // runs is how many runs a record summarises.
@@ -229,29 +222,17 @@ func Rows(recs []result.Record) []Row {
 }
 
 // Text renders the rows as an aligned table.
-func Text(rows []Row) string {
-	var b strings.Builder
-	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, strings.Join(header, "\t"))
-	for _, r := range rows {
-		fmt.Fprintln(w, strings.Join(r.cells(), "\t"))
-	}
-	w.Flush()
-	return b.String()
-}
+func Text(rows []Row) string { return result.Text(header, cells(rows)) }
 
 // Markdown renders the rows as a markdown table.
-func Markdown(rows []Row) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" --- |", len(header)))
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s |\n", strings.Join(r.cells(), " | "))
-	}
-	return b.String()
-}
+func Markdown(rows []Row) string { return result.Markdown(header, cells(rows)) }
 
-func (r Row) cells() []string {
-	return []string{r.Measure, r.Programs, r.Case, r.Ours, r.Classic, r.Ratio, r.Target, r.Met}
+func cells(rows []Row) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = []string{r.Measure, r.Programs, r.Case, r.Ours, r.Classic, r.Ratio, r.Target, r.Met}
+	}
+	return out
 }
 
 // Runs lists every record's values, for the markdown's appendix.

@@ -4,7 +4,8 @@
 // to print the one table of `make bench`.
 package result
 
-// result.go: Record, appending and reading JSON lines.
+// result.go: Record, appending and reading JSON lines, the median of
+// values, tables in text and markdown.
 
 import (
 	"bufio"
@@ -12,6 +13,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -54,6 +58,43 @@ func Seconds(ds []time.Duration) []float64 {
 		out[i] = d.Seconds()
 	}
 	return out
+}
+
+// Median is the median of vs (the mean of the middle two for an even
+// count), 0 for none.
+func Median[T ~float64 | ~int64](vs []T) T {
+	if len(vs) == 0 {
+		return 0
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Text renders a table of rows under header with aligned columns.
+func Text(header []string, rows [][]string) string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(w, strings.Join(r, "\t"))
+	}
+	w.Flush()
+	return b.String()
+}
+
+// Markdown renders a table of rows under header as a markdown table.
+func Markdown(header []string, rows [][]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" --- |", len(header)))
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(r, " | "))
+	}
+	return b.String()
 }
 
 // Append writes recs to path, one JSON line each, creating the file if

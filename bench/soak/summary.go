@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"time"
+
+	"github.com/hasuite/hasuite/bench/result"
 )
 
 // point is one sample of one measure: t since the soak started.
@@ -50,12 +51,7 @@ func median(vs []float64) float64 {
 	if len(vs) == 0 {
 		return math.NaN()
 	}
-	s := append([]float64(nil), vs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return result.Median(vs)
 }
 
 // slopePerHour is the least-squares slope of v over t, per hour (0 with

@@ -372,6 +372,16 @@ func (s *sim) owner(key string) string {
 	return ""
 }
 
+// checkPreferred checks that every group runs on its preferred node.
+func (s *sim) checkPreferred() {
+	s.t.Helper()
+	for _, g := range s.node("a").cfg.Groups {
+		if got := s.owner(g.Key); got != g.Node {
+			s.t.Errorf("%s on %q, want its preferred %s", g.Key, got, g.Node)
+		}
+	}
+}
+
 // checkSteady: after settling, in every component each group runs on at
 // most one node, and exactly on the node Place names when there is one.
 func (s *sim) checkSteady() {

@@ -7,7 +7,6 @@ package cluster
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,8 +55,7 @@ type rlab struct {
 	a, b, client *netns.Host
 	na, nb       *hbnode.Node
 	pa, pb       *probe.Prober // the client's probes of vipA and vipB
-	hosts        map[string]*netns.Host
-	started      time.Time // both heartbeatds are running
+	started      time.Time     // both heartbeatds are running
 }
 
 // resourceHACF is the ha.cf of the resource tests.
@@ -81,7 +79,6 @@ func newRLab(t *testing.T, o rlabOpts) *rlab {
 	l.a = l.lab.AddHost("a", "10.77.0.1/24")
 	l.b = l.lab.AddHost("b", "10.77.0.2/24")
 	l.client = l.lab.AddHost("c", "10.77.0.9/24")
-	l.hosts = map[string]*netns.Host{"a": l.a, "b": l.b}
 	probe.StartResponder(t, l.a, svcPort)
 	probe.StartResponder(t, l.b, svcPort)
 	groupA := o.groupA
@@ -123,32 +120,14 @@ func (l *rlab) settleState(t *testing.T) {
 // holders returns, per VIP, the directors holding it ("a", "b", "a b" or "").
 func (l *rlab) holders(t testing.TB) map[string]string {
 	t.Helper()
-	got := map[string]string{vipA: "", vipB: ""}
-	for _, name := range []string{"a", "b"} {
-		for _, ip := range l.hosts[name].IPv4Addrs(t) {
-			if _, ok := got[ip]; ok {
-				got[ip] = strings.TrimSpace(got[ip] + " " + name)
-			}
-		}
-	}
-	return got
+	return hbnode.Holders(t, []string{vipA, vipB}, l.a, l.b)
 }
 
 // waitHolders polls until the VIPs are held exactly as want says and
 // returns how long that took.
 func (l *rlab) waitHolders(t testing.TB, want map[string]string, within time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		got := l.holders(t)
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("VIP holders %v, want %v, after %v", got, want, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return hbnode.WaitHolders(t, want, within, l.a, l.b)
 }
 
 // checkEnd checks a stable end state: the holders, each node's rscstatus,
@@ -185,11 +164,7 @@ func (l *rlab) die(t *testing.T, n *hbnode.Node) time.Time {
 // a reboot), its link is restored and its heartbeatd started again.
 func (l *rlab) reboot(t *testing.T, n *hbnode.Node) {
 	t.Helper()
-	for _, vip := range []string{vipA, vipB} {
-		if slices.Contains(n.Host.IPv4Addrs(t), vip) {
-			n.Host.Run(t, "ip", "addr", "del", vip+"/24", "dev", n.Host.Iface)
-		}
-	}
+	hbnode.DelAddrs(t, n.Host, vipA, vipB)
 	n.Host.RestoreLink(t)
 	n.Restart(t)
 }

@@ -11,8 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,8 +28,6 @@ const (
 	ipfDeadping  = 800 * time.Millisecond
 	// ipfPingNode is the router's address, the one ping node.
 	ipfPingNode = "10.77.0.254"
-	// ipfTable is the nftables table that cuts a host from the ping node.
-	ipfTable = "hasuite_ipfail"
 	// ipfMoveBound bounds the move after a director loses the ping node:
 	// deadping until the loss is seen (the last reply came up to one
 	// keepalive before the cut), the num_ping_nodes / you_are_dead
@@ -87,59 +83,28 @@ func (l *ipfLab) settleIpfail(t *testing.T) {
 	for _, n := range []*hbnode.Node{l.na, l.nb} {
 		n.WaitStatus(t, ipfPingNode, "ping", 3*time.Second)
 	}
-	ipfWaitOnline(t, l.na, "nodeb", 5*time.Second)
-	ipfWaitOnline(t, l.nb, "nodea", 5*time.Second)
+	l.na.WaitIpfailOnline(t, "nodeb", 5*time.Second)
+	l.nb.WaitIpfailOnline(t, "nodea", 5*time.Second)
 	// The balanced first count makes the answering ipfail give up its
 	// (no) foreign resources after 2×keepalive (auto_failback on).
 	time.Sleep(2*ipfKeepalive + 500*time.Millisecond)
 	l.checkEnd(t, map[string]string{vipA: "a", vipB: "b"}, "local", "local")
 }
 
-// ipfWaitOnline waits until n's API reports the ipfail client of peer
-// online (cl_status clientstatus).
-func ipfWaitOnline(t *testing.T, n *hbnode.Node, peer string, within time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		out, _ := n.ClStatus(t, "clientstatus", peer, "ipfail", "500")
-		if strings.TrimSpace(out) == "online" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: clientstatus %s ipfail = %q after %v", n.Name, peer, strings.TrimSpace(out), within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// ipfCutPing makes h drop the ping node's echo replies: its uplink is lost,
-// its heartbeat link and the client's traffic are not.
-func ipfCutPing(t *testing.T, h *netns.Host) {
-	t.Helper()
-	h.Run(t, "nft", "add table ip "+ipfTable+
-		" { chain input { type filter hook input priority 0; ip saddr "+ipfPingNode+" icmp type echo-reply drop; }; }")
-}
-
-// ipfSilenceRouter makes the router drop every echo request: both directors
-// lose the ping node at the same moment.
-func ipfSilenceRouter(t *testing.T, r *netns.Host) {
-	t.Helper()
-	r.Run(t, "nft", "add table ip "+ipfTable+
-		" { chain input { type filter hook input priority 0; icmp type echo-request drop; }; }")
-}
-
-// ipfRestorePing undoes ipfCutPing or ipfSilenceRouter.
-func ipfRestorePing(t *testing.T, h *netns.Host) {
-	t.Helper()
-	h.Run(t, "nft", "delete", "table", "ip", ipfTable)
-}
+// The drops of the ipfail tests: a director's uplink is lost (its echo
+// replies from the ping node; its heartbeat link and the client's traffic
+// are not), or the router answers no one.
+const (
+	ipfUplinkLost   = "ip saddr " + ipfPingNode + " icmp type echo-reply"
+	ipfRouterSilent = "icmp type echo-request"
+)
 
 // loseUplink cuts nodea from the ping node and checks that both VIPs are
 // on nodeb within ipfMoveBound and that the client is served by nodeb.
 func (l *ipfLab) loseUplink(t *testing.T) {
 	t.Helper()
 	t0 := time.Now()
-	ipfCutPing(t, l.a)
+	hbnode.DropInput(t, l.a, ipfUplinkLost)
 	took := l.waitHolders(t, map[string]string{vipA: "b", vipB: "b"}, ipfMoveBound+3*time.Second)
 	l.na.WaitStatus(t, ipfPingNode, "dead", time.Second)
 	t.Logf("nodea lost the ping node: nodeb held both VIPs %v later", took.Round(10*time.Millisecond))
@@ -193,7 +158,7 @@ func TestIpfailUplinkLoss(t *testing.T) {
 			l.loseUplink(t)
 
 			t1 := time.Now()
-			ipfRestorePing(t, l.a)
+			hbnode.Undrop(t, l.a)
 			l.na.WaitStatus(t, ipfPingNode, "ping", 2*time.Second)
 			if c.failback == "on" {
 				took := l.waitHolders(t, map[string]string{vipA: "a", vipB: "b"}, ipfBackBound+3*time.Second)
@@ -224,7 +189,7 @@ func TestIpfailBothLosePingNode(t *testing.T) {
 	l := newIpfLab(t, "on")
 	l.settleIpfail(t)
 	t0 := time.Now()
-	ipfSilenceRouter(t, l.router)
+	hbnode.DropInput(t, l.router, ipfRouterSilent)
 	// Both must see the death within 2×keepalive of each other, or the
 	// first one's count (0 against 1) would start a giveup (NOTES.md of
 	// test/interop: 3.0.6 behaves the same).
@@ -244,7 +209,7 @@ func TestIpfailBothLosePingNode(t *testing.T) {
 	t.Logf("the router went silent: nodea saw the ping node dead after %v, nodeb after %v",
 		deadA.Round(time.Millisecond), deadB.Round(time.Millisecond))
 	l.checkStill(t, 2*ipfKeepalive+2*time.Second)
-	ipfRestorePing(t, l.router)
+	hbnode.Undrop(t, l.router)
 	for _, n := range []*hbnode.Node{l.na, l.nb} {
 		n.WaitStatus(t, ipfPingNode, "ping", 2*time.Second)
 	}
@@ -270,7 +235,7 @@ func TestIpfailRespawn(t *testing.T) {
 	t.Parallel()
 	l := newIpfLab(t, "on")
 	l.settleIpfail(t)
-	old := ipfChildPid(t, l.na)
+	old := l.na.IpfailPid(t)
 	if old == 0 {
 		t.Fatal("nodea's heartbeatd has no ipfail child")
 	}
@@ -278,43 +243,12 @@ func TestIpfailRespawn(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	var pid int
-	for deadline := killed.Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if pid = ipfChildPid(t, l.na); pid != 0 && pid != old {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ipfail not respawned within 5 s of SIGKILL (old pid %d)", old)
-		}
-	}
+	pid := l.na.WaitNewIpfail(t, old, 5*time.Second)
 	t.Logf("ipfail respawned %v after SIGKILL (pid %d -> %d)", time.Since(killed).Round(10*time.Millisecond), old, pid)
-	ipfWaitOnline(t, l.nb, "nodea", 5*time.Second)
+	l.nb.WaitIpfailOnline(t, "nodea", 5*time.Second)
 	time.Sleep(2*ipfKeepalive + 500*time.Millisecond)
 	l.checkEnd(t, map[string]string{vipA: "a", vipB: "b"}, "local", "local")
 	l.loseUplink(t)
-}
-
-// ipfChildPid returns the pid of the ipfail child of n's heartbeatd, or 0.
-func ipfChildPid(t *testing.T, n *hbnode.Node) int {
-	t.Helper()
-	exe := hbnode.Ipfail(t)
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", n.Pid()))
-	for _, task := range tasks {
-		b, err := os.ReadFile(task)
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			pid, err := strconv.Atoi(f)
-			if err != nil {
-				continue
-			}
-			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && l == exe {
-				return pid
-			}
-		}
-	}
-	return 0
 }
 
 // TestIpfailAsHacluster: the documented configuration (docs/ipfail.8.md,
@@ -337,9 +271,9 @@ func TestIpfailAsHacluster(t *testing.T) {
 		nodes = append(nodes, hbnode.Start(t, h, hbnode.Options{Node: name, HACF: cf,
 			AuthKeys: hbnode.AuthKeys("sha1", testKey), Haresources: hr, OpenDir: true}))
 	}
-	ipfWaitOnline(t, nodes[0], "nodeb", 8*time.Second)
-	ipfWaitOnline(t, nodes[1], "nodea", 8*time.Second)
-	if pid := ipfChildPid(t, nodes[0]); pid == 0 {
+	nodes[0].WaitIpfailOnline(t, "nodeb", 8*time.Second)
+	nodes[1].WaitIpfailOnline(t, "nodea", 8*time.Second)
+	if pid := nodes[0].IpfailPid(t); pid == 0 {
 		t.Error("nodea runs no ipfail")
 	} else if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 		u, _ := user.Lookup("hacluster")

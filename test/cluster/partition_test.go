@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,39 +16,10 @@ import (
 	"github.com/hasuite/hasuite/test/netns"
 )
 
-// cutTable is the nftables table that drops heartbeats in a director.
-// Dropping them on input in both directors cuts the heartbeat path only:
-// the client's probes and the gratuitous ARPs still pass.
-const cutTable = "hasuite_partition"
-
-// dropHeartbeats makes h drop every heartbeat packet it receives (UDP port
-// 694); the client's traffic still passes.
-func dropHeartbeats(t *testing.T, h *netns.Host) {
-	t.Helper()
-	h.Run(t, "nft", "add table inet "+cutTable+
-		" { chain input { type filter hook input priority 0; udp dport 694 drop; }; }")
-}
-
-// healBoth removes the drop in both directors at once.
-func healBoth(t *testing.T, hosts ...*netns.Host) {
-	t.Helper()
-	var wg sync.WaitGroup
-	errs := make([]error, len(hosts))
-	outs := make([][]byte, len(hosts))
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i], errs[i] = h.Command(t.Context(), "nft", "delete", "table", "inet", cutTable).CombinedOutput()
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("%s: nft delete table: %v: %s", hosts[i].NS, err, outs[i])
-		}
-	}
-}
+// heartbeats is the drop (on input in both directors) that cuts the
+// heartbeat path only: the client's probes and the gratuitous ARPs still
+// pass.
+const heartbeats = "udp dport 694"
 
 // TestPartitionHeal: while the heartbeats are dropped both directors hold
 // both VIPs; after the heal each group has one holder (the one from before
@@ -67,8 +37,8 @@ func TestPartitionHeal(t *testing.T) {
 			l.settle(t)
 			pidA, pidB := l.na.Pid(), l.nb.Pid()
 
-			dropHeartbeats(t, l.a)
-			dropHeartbeats(t, l.b)
+			hbnode.DropInput(t, l.a, heartbeats)
+			hbnode.DropInput(t, l.b, heartbeats)
 			// Each side declares the other dead and takes its group.
 			l.waitHolders(t, map[string]string{vipA: "a b", vipB: "a b"}, 3*time.Second)
 			l.na.WaitRsc(t, "all", 2*time.Second)
@@ -77,7 +47,7 @@ func TestPartitionHeal(t *testing.T) {
 			l.pb.WaitServedBy(t, "a", time.Second)
 
 			t0 := time.Now()
-			healBoth(t, l.a, l.b)
+			hbnode.Undrop(t, l.a, l.b)
 			l.waitHolders(t, map[string]string{vipA: "a", vipB: "b"}, 5*time.Second)
 			took := time.Since(t0)
 			t.Logf("heal: one holder per group %v after the heal", took)

@@ -96,7 +96,7 @@ func TestHangingResourceScript(t *testing.T) {
 	// 1. The hanging start.
 	wait(t, "nodea's start of app", 15*time.Second, func() bool { return exists(state(p.na, "start.pid")) })
 	began := time.Now()
-	got := waitLogAfter(t, p.na, 0, "Giving up resources due to failure of app", resourceTimeout+10*time.Second)
+	got := waitLog(t, p.na, 0, "Giving up resources due to failure of app", resourceTimeout+10*time.Second)
 	took := time.Since(began)
 	// took starts once the script has run a while (start.pid seen).
 	if took > resourceTimeout+5*time.Second || took < resourceTimeout-500*time.Millisecond {
@@ -128,9 +128,9 @@ func TestHangingResourceScript(t *testing.T) {
 	}
 
 	// 3. Back to nodea while nodeb's stop hangs once.
-	must2(t, os.Remove(state(p.na, "hang-start")))
-	must2(t, os.WriteFile(state(p.nb, "hang-stop"), nil, 0o644))
-	off := len(readFile(t, p.nb.LogFile()))
+	must(t, os.Remove(state(p.na, "hang-start")))
+	must(t, os.WriteFile(state(p.nb, "hang-stop"), nil, 0o644))
+	off := logLen(t, p.nb)
 	if out, code := p.nb.RunTool(t, "hb_standby", "foreign"); code != 0 {
 		t.Fatalf("hb_standby foreign on nodeb: exit %d: %s", code, out)
 	}
@@ -142,7 +142,7 @@ func TestHangingResourceScript(t *testing.T) {
 	if d := time.Since(began); d < resourceTimeout {
 		t.Errorf("nodea took the group %v after nodeb's stop began, before that stop's timeout %v", d, resourceTimeout)
 	}
-	got = logAfter(t, p.nb, off)
+	got = logSince(t, p.nb, off)
 	for _, want := range []string{"app stop: timed out after 2s, process group killed", "Retrying failed stop operation [app]"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("nodeb's log does not say %q:\n%s", want, got)
@@ -185,11 +185,4 @@ func alive(pid int) bool {
 	}
 	_, rest, _ := strings.Cut(string(b), ") ")
 	return !strings.HasPrefix(rest, "Z")
-}
-
-func must2(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -151,16 +150,12 @@ func (l *lab) injector(t *testing.T, src string) func(pkts ...[]byte) {
 // snapshot is what a class compares before and after its packets.
 type snapshot struct {
 	metrics map[string]float64
-	logLen  int64
+	logLen  int
 }
 
 func (l *lab) snap(t *testing.T) snapshot {
 	t.Helper()
-	fi, err := os.Stat(l.na.LogFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snapshot{metrics: scrape.Scrape(t, l.mallory, metricsAddr), logLen: fi.Size()}
+	return snapshot{metrics: scrape.Scrape(t, l.mallory, metricsAddr), logLen: logLen(t, l.na)}
 }
 
 func dropped(reason string) string {
@@ -214,7 +209,7 @@ func (l *lab) check(t *testing.T, before snapshot, e expect) {
 		t.Errorf("cl_status nodestatus nodeb on nodea: %q, exit %d", out, code)
 	}
 	for h, vip := range map[*netns.Host]string{l.a: vipA, l.b: vipB} {
-		if !strings.Contains(" "+strings.Join(h.IPv4Addrs(t), " ")+" ", " "+vip+" ") {
+		if !holds(t, h, vip) {
 			t.Errorf("%s no longer holds %s", h.Name, vip)
 		}
 	}
@@ -222,7 +217,7 @@ func (l *lab) check(t *testing.T, before snapshot, e expect) {
 	if err := syscall.Kill(l.na.Pid(), 0); errors.Is(err, syscall.ESRCH) {
 		t.Fatalf("nodea's heartbeatd is gone:\n%s", l.na.Log())
 	}
-	added := l.logSince(t, before.logLen)
+	added := logSince(t, l.na, before.logLen)
 	lines := strings.Count(added, "\n")
 	if lines >= e.sent || lines > 2*logBurst {
 		t.Errorf("%d packets added %d log lines, want at most %d:\n%s", e.sent, lines, 2*logBurst, added)
@@ -243,16 +238,4 @@ func (l *lab) check(t *testing.T, before snapshot, e expect) {
 	}
 	t.Logf("%d packets: dropped{%s} +%v, %d log lines", e.sent, e.reason,
 		after.metrics[dropped(e.reason)]-before.metrics[dropped(e.reason)], lines)
-}
-
-func (l *lab) logSince(t *testing.T, off int64) string {
-	t.Helper()
-	b, err := os.ReadFile(l.na.LogFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if int64(len(b)) < off {
-		return string(b)
-	}
-	return string(b[off:])
 }

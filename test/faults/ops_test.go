@@ -76,29 +76,43 @@ func (p *opsPair) stillTalking(t *testing.T, step string) {
 	}
 }
 
-// logAfter returns what n logged after byte offset off.
-func logAfter(t *testing.T, n *hbnode.Node, off int) string {
+// logLen is the size of n's log, an offset for logSince and waitLog.
+func logLen(t *testing.T, n *hbnode.Node) int {
 	t.Helper()
-	b, err := os.ReadFile(n.LogFile())
+	fi, err := os.Stat(n.LogFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) < off {
-		return string(b)
-	}
-	return string(b[off:])
+	return int(fi.Size())
 }
 
-// waitLogAfter waits until n logs s after offset off and returns the
-// log from off on.
-func waitLogAfter(t *testing.T, n *hbnode.Node, off int, s string, within time.Duration) string {
+// logSince returns what n logged after byte offset off.
+func logSince(t *testing.T, n *hbnode.Node, off int) string {
 	t.Helper()
-	for deadline := time.Now().Add(within); ; time.Sleep(20 * time.Millisecond) {
-		if got := logAfter(t, n, off); strings.Contains(got, s) {
+	b := readFile(t, n.LogFile())
+	if len(b) < off {
+		return b
+	}
+	return b[off:]
+}
+
+// waitLog waits until n logs s after offset off and returns the log from
+// off on.
+func waitLog(t *testing.T, n *hbnode.Node, off int, s string, within time.Duration) string {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(5 * time.Millisecond) {
+		if got := logSince(t, n, off); strings.Contains(got, s) {
 			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not log %q within %v:\n%s", n.Name, s, within, logAfter(t, n, off))
+			t.Fatalf("%s did not log %q within %v:\n%s", n.Name, s, within, logSince(t, n, off))
 		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,31 +119,13 @@ func (p *pair) settle(t *testing.T) {
 // holders returns, per VIP, the directors holding it now ("a", "b", "a b", "").
 func (p *pair) holders(t testing.TB) map[string]string {
 	t.Helper()
-	got := map[string]string{vipA: "", vipB: ""}
-	for _, h := range []*netns.Host{p.a, p.b} {
-		for _, ip := range h.IPv4Addrs(t) {
-			if _, ok := got[ip]; ok {
-				got[ip] = strings.TrimSpace(got[ip] + " " + h.Name)
-			}
-		}
-	}
-	return got
+	return hbnode.Holders(t, []string{vipA, vipB}, p.a, p.b)
 }
 
 // waitHolders polls until the VIPs are held as want says.
 func (p *pair) waitHolders(t *testing.T, want map[string]string, within time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		got := p.holders(t)
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("VIP holders %v, want %v, after %v", got, want, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return hbnode.WaitHolders(t, want, within, p.a, p.b)
 }
 
 // checkEnd waits for a settled end state (holders, each node's rscstatus,
@@ -223,11 +204,7 @@ func (p *pair) waitAged(n *hbnode.Node) {
 func (p *pair) powerOff(t *testing.T, n *hbnode.Node) {
 	t.Helper()
 	n.Kill(t)
-	for _, vip := range []string{vipA, vipB} {
-		if slices.Contains(n.Host.IPv4Addrs(t), vip) {
-			n.Host.Run(t, "ip", "addr", "del", vip+"/24", "dev", n.Host.Iface)
-		}
-	}
+	hbnode.DelAddrs(t, n.Host, vipA, vipB)
 	running, _ := filepath.Glob(filepath.Join(gateDir(n), "*.running"))
 	for _, f := range running {
 		must(t, os.Remove(f))
@@ -239,39 +216,4 @@ func (p *pair) restart(t *testing.T, n *hbnode.Node) {
 	t.Helper()
 	n.Restart(t)
 	p.started[n] = time.Now()
-}
-
-// logLen is the size of n's log file, an offset for logSince.
-func logLen(n *hbnode.Node) int {
-	fi, err := os.Stat(n.LogFile())
-	if err != nil {
-		return 0
-	}
-	return int(fi.Size())
-}
-
-// logSince returns what n logged after off bytes.
-func logSince(n *hbnode.Node, off int) string {
-	b, _ := os.ReadFile(n.LogFile())
-	if off > len(b) {
-		return string(b)
-	}
-	return string(b[off:])
-}
-
-// waitLog waits until n logs s after off bytes of its log.
-func waitLog(t *testing.T, n *hbnode.Node, off int, s string, within time.Duration) {
-	t.Helper()
-	for deadline := time.Now().Add(within); !strings.Contains(logSince(n, off), s); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never logged %q within %v", n.Name, s, within)
-		}
-	}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }

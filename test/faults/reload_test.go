@@ -73,7 +73,7 @@ func TestBrokenReload(t *testing.T) {
 		if err := os.WriteFile(path, []byte(c.broken(good)), fi.Mode()); err != nil {
 			t.Fatal(err)
 		}
-		off := len(readFile(t, p.na.LogFile()))
+		off := logLen(t, p.na)
 
 		if out, code := p.na.ReloadCommand(t); code == 0 || !strings.Contains(out, want) {
 			t.Errorf("%s: heartbeatd -r exit %d, output %q; want non-zero and %q", c.file, code, out, want)
@@ -81,11 +81,11 @@ func TestBrokenReload(t *testing.T) {
 		if out, code := initReload(); code != 6 || !strings.Contains(out, want) {
 			t.Errorf("%s: init.d/heartbeat reload exit %d, output %q; want 6 and %q", c.file, code, out, want)
 		}
-		if strings.Contains(logAfter(t, p.na, off), "reload") {
-			t.Errorf("%s: the failed checks reached the daemon:\n%s", c.file, logAfter(t, p.na, off))
+		if strings.Contains(logSince(t, p.na, off), "reload") {
+			t.Errorf("%s: the failed checks reached the daemon:\n%s", c.file, logSince(t, p.na, off))
 		}
 		p.na.Reload(t) // SIGHUP
-		got := waitLogAfter(t, p.na, off, "reload failed, keeping the running configuration", 3*time.Second)
+		got := waitLog(t, p.na, off, "reload failed, keeping the running configuration", 3*time.Second)
 		// The log quotes the error field (strconv.Quote).
 		if q := strconv.Quote(want); !strings.Contains(got, q[1:len(q)-1]) {
 			t.Errorf("%s: the daemon's reload error does not say %q:\n%s", c.file, want, got)
@@ -104,11 +104,11 @@ func TestBrokenReload(t *testing.T) {
 		if err := os.WriteFile(path, []byte(good), fi.Mode()); err != nil {
 			t.Fatal(err)
 		}
-		off = len(readFile(t, p.na.LogFile()))
+		off = logLen(t, p.na)
 		if out, code := p.na.ReloadCommand(t); code != 0 {
 			t.Fatalf("%s restored: heartbeatd -r exit %d: %s", c.file, code, out)
 		}
-		waitLogAfter(t, p.na, off, "configuration reloaded", 3*time.Second)
+		waitLog(t, p.na, off, "configuration reloaded", 3*time.Second)
 		if m := scrape.Scrape(t, p.b, opsA+":9708"); m[reloadOK] != 1 {
 			t.Errorf("%s restored: %s = %v, want 1", c.file, reloadOK, m[reloadOK])
 		}

@@ -30,7 +30,7 @@ import (
 func mountTmpfs(t *testing.T, size string, prepare func(dir string)) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "mnt")
-	must2(t, os.Mkdir(dir, 0o755))
+	must(t, os.Mkdir(dir, 0o755))
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
 		t.Fatalf("mount tmpfs on %s: %v", dir, err)
 	}
@@ -59,7 +59,7 @@ func fill(t *testing.T, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "filler")
 	f, err := os.Create(path)
-	must2(t, err)
+	must(t, err)
 	defer f.Close()
 	chunk := bytes.Repeat([]byte("x"), 4096)
 	for {
@@ -78,10 +78,10 @@ func fill(t *testing.T, dir string) string {
 func padToPage(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	must2(t, err)
+	must(t, err)
 	defer f.Close()
 	fi, err := f.Stat()
-	must2(t, err)
+	must(t, err)
 	head := time.Now().Format("Jan _2 15:04:05") + " nodea heartbeat: [0]: info: padding "
 	n := int(4096 - fi.Size()%4096)
 	if n <= len(head) {
@@ -96,9 +96,9 @@ func padToPage(t *testing.T, path string) {
 func writeState(t *testing.T, dir string, gen int) string {
 	t.Helper()
 	state := filepath.Join(dir, "state")
-	must2(t, os.MkdirAll(state, 0o755))
-	must2(t, os.WriteFile(filepath.Join(state, "hb_uuid"), []byte("0123456789abcdef"), 0o644))
-	must2(t, os.WriteFile(filepath.Join(state, "hb_generation"), []byte(fmt.Sprintf("%15d\n", gen)), 0o644))
+	must(t, os.MkdirAll(state, 0o755))
+	must(t, os.WriteFile(filepath.Join(state, "hb_uuid"), []byte("0123456789abcdef"), 0o644))
+	must(t, os.WriteFile(filepath.Join(state, "hb_generation"), []byte(fmt.Sprintf("%15d\n", gen)), 0o644))
 	return state
 }
 
@@ -115,11 +115,11 @@ func TestStateDirAtStart(t *testing.T) {
 	bin := hbnode.Build(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "etc")
-	must2(t, os.MkdirAll(conf, 0o755))
+	must(t, os.MkdirAll(conf, 0o755))
 	logFile := filepath.Join(dir, "ha-log")
 	cf := strings.ReplaceAll(hbnode.HACF("200ms", "1", "10", []string{"bcast hb0"}, "nodea", "nodeb"), hbnode.LogPlaceholder, logFile)
-	must2(t, os.WriteFile(filepath.Join(conf, "ha.cf"), []byte(cf), 0o644))
-	must2(t, os.WriteFile(filepath.Join(conf, "authkeys"), []byte(hbnode.AuthKeys("sha1", testKey)), 0o600))
+	must(t, os.WriteFile(filepath.Join(conf, "ha.cf"), []byte(cf), 0o644))
+	must(t, os.WriteFile(filepath.Join(conf, "authkeys"), []byte(hbnode.AuthKeys("sha1", testKey)), 0o600))
 	args := func(state string) []string {
 		return []string{"-f", "-confdir", conf, "-statedir", state, "-rundir", filepath.Join(dir, "run"),
 			"-pidfile", filepath.Join(dir, "pid"), "-node", "nodea"}
@@ -173,9 +173,9 @@ func TestStateDirAtStart(t *testing.T) {
 	unchanged("full", fullState, 2000)
 
 	// Space back: it starts, one generation on (the refused runs used none).
-	must2(t, os.Remove(filler))
+	must(t, os.Remove(filler))
 	cmd := h.Command(context.Background(), filepath.Join(bin, "heartbeatd"), args(fullState)...)
-	must2(t, cmd.Start())
+	must(t, cmd.Start())
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	wait(t, "heartbeatd up after space came back", 10*time.Second, func() bool {
 		b, _ := os.ReadFile(logFile)
@@ -205,7 +205,7 @@ func TestStateDirFullMidRun(t *testing.T) {
 	remount(t, stateMnt, true)
 	filler := fill(t, logMnt)
 	padToPage(t, debugFile)
-	from := len(readFile(t, p.na.LogFile()))
+	from := logLen(t, p.na)
 	p.stillTalking(t, "state read-only, log full")
 	p.nb.Kill(t)
 	began := time.Now()
@@ -223,9 +223,9 @@ func TestStateDirFullMidRun(t *testing.T) {
 	}
 
 	// Every line logged meanwhile (ha-log has them) missed the debugfile.
-	missed := strings.Count(logAfter(t, p.na, from), "\n")
+	missed := strings.Count(logSince(t, p.na, from), "\n")
 	time.Sleep(300 * time.Millisecond) // they reached the debugfile's sink too
-	must2(t, os.Remove(filler))
+	must(t, os.Remove(filler))
 	remount(t, stateMnt, false)
 	p.na.Reload(t)
 	wait(t, "the reload in the debugfile", 5*time.Second, func() bool {

@@ -7,10 +7,7 @@ package faults
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,7 +59,7 @@ func TestTakeoverKill(t *testing.T) {
 			if got := p.holders(t); got[vipA] != c.vipAAtKill || got[vipB] != "b" {
 				t.Fatalf("at the kill the VIPs are on %v", got)
 			}
-			off := logLen(p.nb)
+			off := logLen(t, p.nb)
 			p.nb.Kill(t)
 			disarm(t, p.nb)
 			p.restart(t, p.nb)
@@ -70,7 +67,7 @@ func TestTakeoverKill(t *testing.T) {
 			// Alone, nodeb takes both groups once initdead is over
 			// (nodea's rscstatus is "": its API is down).
 			p.checkEnd(t, map[string]string{vipA: "b", vipB: "b"}, "", "all", pairInitdead+5*time.Second)
-			restarted := logSince(p.nb, off)
+			restarted := logSince(t, p.nb, off)
 			for _, g := range []string{keyA, keyB} {
 				left := g == keyB || c.vipAAtKill != ""
 				if got := strings.Contains(restarted, "Resource group "+g+" "+released); got != left {
@@ -81,9 +78,6 @@ func TestTakeoverKill(t *testing.T) {
 			p.restart(t, p.na)
 			p.checkEnd(t, map[string]string{vipA: "a", vipB: "b"}, "local", "local", 10*time.Second)
 			p.watch.checkRecord(t, since, maxBoth, -1)
-			if t.Failed() {
-				p.watch.logRecord(t, since)
-			}
 		})
 	}
 
@@ -95,18 +89,15 @@ func TestTakeoverKill(t *testing.T) {
 		arm(t, p.na, "post", "stop") // vipA still up on nodea
 		standby(t, p.na, "hb_standby", "all")
 		waitGate(t, p.na, "post", "stop", 3*time.Second)
-		off := logLen(p.na)
+		off := logLen(t, p.na)
 		p.na.Kill(t)
 		disarm(t, p.na)
 		p.restart(t, p.na)
 		p.checkEnd(t, map[string]string{vipA: "a", vipB: "b"}, "local", "local", 10*time.Second)
-		if !strings.Contains(logSince(p.na, off), "Resource group "+keyA+" "+released) {
+		if !strings.Contains(logSince(t, p.na, off), "Resource group "+keyA+" "+released) {
 			t.Errorf("the restarted nodea did not release the group its predecessor left half-released")
 		}
 		p.watch.checkRecord(t, since, maxBoth, -1)
-		if t.Failed() {
-			p.watch.logRecord(t, since)
-		}
 	})
 	t.Run("standby-taker-mid-acquire", func(t *testing.T) {
 		since := time.Now()
@@ -121,9 +112,6 @@ func TestTakeoverKill(t *testing.T) {
 		p.restart(t, p.nb)
 		p.checkEnd(t, map[string]string{vipA: "a", vipB: "b"}, "local", "local", 10*time.Second)
 		p.watch.checkRecord(t, since, maxBoth, -1)
-		if t.Failed() {
-			p.watch.logRecord(t, since)
-		}
 	})
 }
 
@@ -142,64 +130,9 @@ func standby(t *testing.T, n *hbnode.Node, tool, arg string) {
 // delay is 2×keepalive.
 const ipfDeadping = 800 * time.Millisecond
 
-// ipfTable is the nftables table that cuts a director from the ping node.
-const ipfTable = "faults_uplink"
-
-// cutUplink makes h drop the ping node's echo replies.
-func cutUplink(t *testing.T, h *netns.Host) {
-	t.Helper()
-	h.Run(t, "nft", "add table ip "+ipfTable+
-		" { chain input { type filter hook input priority 0; ip saddr "+routerAddr+" icmp type echo-reply drop; }; }")
-}
-
-func restoreUplink(t *testing.T, h *netns.Host) {
-	t.Helper()
-	h.Run(t, "nft", "delete", "table", "ip", ipfTable)
-}
-
-// ipfailPid returns the pid of the ipfail child of n's heartbeatd, or 0.
-func ipfailPid(t *testing.T, n *hbnode.Node) int {
-	t.Helper()
-	exe := hbnode.Ipfail(t)
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", n.Pid()))
-	for _, task := range tasks {
-		b, _ := os.ReadFile(task)
-		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				if l, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && l == exe {
-					return pid
-				}
-			}
-		}
-	}
-	return 0
-}
-
-// waitIpfail waits for n's ipfail child other than old and returns its pid.
-func waitIpfail(t *testing.T, n *hbnode.Node, old int, within time.Duration) int {
-	t.Helper()
-	for deadline := time.Now().Add(within); ; time.Sleep(10 * time.Millisecond) {
-		if pid := ipfailPid(t, n); pid != 0 && pid != old {
-			return pid
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no ipfail (other than pid %d) within %v", n.Name, old, within)
-		}
-	}
-}
-
-// waitIpfailOnline waits until n's API reports peer's ipfail online.
-func waitIpfailOnline(t *testing.T, n *hbnode.Node, peer string, within time.Duration) {
-	t.Helper()
-	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
-		if out, _ := n.ClStatus(t, "clientstatus", peer, "ipfail", "500"); strings.TrimSpace(out) == "online" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s's ipfail is not online after %v", n.Name, peer, within)
-		}
-	}
-}
+// uplinkLost is the drop that cuts a director from the ping node: its
+// echo replies.
+const uplinkLost = "ip saddr " + routerAddr + " icmp type echo-reply"
 
 // TestIpfailKill: nodea loses its uplink (the ping node); its ipfail is
 // killed with SIGKILL while it waits to give up and, later, while the
@@ -217,8 +150,8 @@ func TestIpfailKill(t *testing.T) {
 		hacf: fmt.Sprintf("deadping %dms\nping %s\nrespawn root /usr/lib/heartbeat/ipfail\napiauth ipfail uid=root\n",
 			ipfDeadping.Milliseconds(), routerAddr)})
 	p.settle(t)
-	waitIpfailOnline(t, p.na, "nodeb", 5*time.Second)
-	waitIpfailOnline(t, p.nb, "nodea", 5*time.Second)
+	p.na.WaitIpfailOnline(t, "nodeb", 5*time.Second)
+	p.nb.WaitIpfailOnline(t, "nodea", 5*time.Second)
 	time.Sleep(2*pairKeepalive + 500*time.Millisecond) // the first count's quiet
 
 	for _, c := range []struct {
@@ -235,15 +168,15 @@ func TestIpfailKill(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			since := time.Now()
-			old := ipfailPid(t, p.na)
+			old := p.na.IpfailPid(t)
 			if old == 0 {
 				t.Fatal("nodea runs no ipfail")
 			}
 			if c.hold {
 				arm(t, p.na, "post", "stop")
 			}
-			off := logLen(p.na)
-			cutUplink(t, p.a)
+			off := logLen(t, p.na)
+			hbnode.DropInput(t, p.a, uplinkLost)
 			waitLog(t, p.na, off, c.after, ipfDeadping+3*time.Second)
 			if c.hold {
 				waitGate(t, p.na, "post", "stop", 3*time.Second)
@@ -251,20 +184,17 @@ func TestIpfailKill(t *testing.T) {
 			if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			if !c.hold && strings.Contains(logSince(p.na, off), "giveup() called") {
+			if !c.hold && strings.Contains(logSince(t, p.na, off), "giveup() called") {
 				t.Fatalf("ipfail asked for the standby before the kill: the phase was missed")
 			}
 			disarm(t, p.na)
-			pid := waitIpfail(t, p.na, old, 5*time.Second)
+			pid := p.na.WaitNewIpfail(t, old, 5*time.Second)
 			t.Logf("ipfail respawned: pid %d -> %d", old, pid)
 			p.checkEnd(t, map[string]string{vipA: "b", vipB: "b"}, "none", "all", 10*time.Second)
 
-			restoreUplink(t, p.a)
+			hbnode.Undrop(t, p.a)
 			p.checkEnd(t, map[string]string{vipA: "a", vipB: "b"}, "local", "local", 10*time.Second)
 			p.watch.checkRecord(t, since, maxBoth, -1)
-			if t.Failed() {
-				p.watch.logRecord(t, since)
-			}
 		})
 	}
 }
