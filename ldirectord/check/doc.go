@@ -125,7 +125,8 @@ type Result struct {
 }
 
 // Checker probes a target once, within ctx's deadline. The checkers here
-// are stateless values, safe for concurrent use.
+// are stateless values, safe for concurrent use; only KeepAlive
+// (checkkeepalive) holds a connection, one per real.
 type Checker interface {
 	Check(ctx context.Context, t Target) Result
 }

@@ -35,10 +35,12 @@ type HTTP struct {
 
 // Check makes the request.
 func (h HTTP) Check(ctx context.Context, t Target) Result {
-	return run(ctx, func() error { return h.check(ctx, t) })
+	return run(ctx, func() error { return h.check(ctx, t, direct) })
 }
 
-func (h HTTP) check(ctx context.Context, t Target) error {
+// check runs the check; send is the plain-http request's path (direct, or
+// a KeepAlive's).
+func (h HTTP) check(ctx context.Context, t Target, send func(context.Context, *http.Request) (*http.Response, error)) error {
 	re, err := receiveRE(t.Receive)
 	if err != nil {
 		return err
@@ -67,7 +69,7 @@ func (h HTTP) check(ctx context.Context, t Target) error {
 	}
 	var resp *http.Response
 	if req.URL.Scheme == "http" && h.Service != "http_proxy" {
-		resp, err = direct(ctx, req) // nil, nil: a redirect for the client
+		resp, err = send(ctx, req) // nil, nil: a redirect for the client
 	}
 	if resp == nil && err == nil {
 		tr, terr := h.transport(t)

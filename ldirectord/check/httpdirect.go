@@ -23,21 +23,7 @@ import (
 // a check costs about half the CPU, which counts at thousands of reals a
 // second.
 func direct(ctx context.Context, req *http.Request) (*http.Response, error) {
-	addr := req.URL.Host
-	if req.URL.Port() == "" {
-		addr = net.JoinHostPort(req.URL.Hostname(), "80")
-	}
-	var c conn
-	var err error
-	if ap, perr := netip.ParseAddrPort(addr); perr == nil && ap.Addr().Zone() == "" {
-		// An address, as the real's own is: no resolver, no address list,
-		// and the lean connection of rawdial.go.
-		c, err = dialRaw(ap)
-	} else {
-		// No TCP keepalive: a check's connection lives for one request.
-		d := net.Dialer{KeepAlive: -1}
-		c, err = d.DialContext(ctx, "tcp", addr)
-	}
+	c, err := dialDirect(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +66,23 @@ func direct(ctx context.Context, req *http.Request) (*http.Response, error) {
 		done()
 	}}
 	return resp, nil
+}
+
+// dialDirect opens the connection of req, an http:// URL.
+func dialDirect(ctx context.Context, req *http.Request) (conn, error) {
+	addr := req.URL.Host
+	if req.URL.Port() == "" {
+		addr = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().Zone() == "" {
+		// An address, as the real's own is: no resolver, no address list,
+		// and the lean connection of rawdial.go.
+		return dialRaw(ap)
+	}
+	// No TCP keepalive: a check's connection lives for one request
+	// (with checkkeepalive, for at most a minute).
+	d := net.Dialer{KeepAlive: -1}
+	return d.DialContext(ctx, "tcp", addr)
 }
 
 // conn is a check's connection: a *rawConn or a net.Conn.
@@ -133,8 +136,17 @@ func writeRequest(w io.Writer, req *http.Request) error {
 // simpleRequest is req's bytes as req.Write puts them when req is the
 // common check request, else false.
 func simpleRequest(req *http.Request) ([]byte, bool) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead || req.Body != nil || !req.Close ||
-		len(req.Header) != 1 || len(req.Header["User-Agent"]) != 1 || req.URL.Opaque != "" {
+	connection := "close" // else keep-alive, which checkkeepalive sets as a header
+	if !req.Close {
+		if v := req.Header["Connection"]; len(v) != 1 || v[0] != "keep-alive" || len(req.Header) != 2 {
+			return nil, false
+		}
+		connection = "keep-alive"
+	} else if len(req.Header) != 1 {
+		return nil, false
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead || req.Body != nil ||
+		len(req.Header["User-Agent"]) != 1 || req.URL.Opaque != "" {
 		return nil, false
 	}
 	host, ua, uri := req.Host, req.Header["User-Agent"][0], req.URL.RequestURI()
@@ -144,7 +156,7 @@ func simpleRequest(req *http.Request) ([]byte, bool) {
 	if !plain(host) || strings.ContainsRune(host, '%') || !plain(ua) || !plain(uri) || host == "" || ua == "" {
 		return nil, false
 	}
-	b := make([]byte, 0, 64+len(host)+len(ua)+len(uri))
+	b := make([]byte, 0, 72+len(host)+len(ua)+len(uri))
 	b = append(b, req.Method...)
 	b = append(b, ' ')
 	b = append(b, uri...)
@@ -152,7 +164,9 @@ func simpleRequest(req *http.Request) ([]byte, bool) {
 	b = append(b, host...)
 	b = append(b, "\r\nUser-Agent: "...)
 	b = append(b, ua...)
-	b = append(b, "\r\nConnection: close\r\n\r\n"...)
+	b = append(b, "\r\nConnection: "...)
+	b = append(b, connection...)
+	b = append(b, "\r\n\r\n"...)
 	return b, true
 }
 

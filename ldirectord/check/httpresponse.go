@@ -21,6 +21,7 @@ var (
 	headerContentLength    = []byte("Content-Length")
 	headerTransferEncoding = []byte("Transfer-Encoding")
 	headerLocation         = []byte("Location")
+	headerConnection       = []byte("Connection")
 )
 
 // readResponse reads the response to a method request from br as
@@ -50,7 +51,8 @@ func readResponse(br *bufio.Reader, method string) (*http.Response, error) {
 		return nil, fmt.Errorf("malformed HTTP status code %q", code)
 	}
 	resp := &http.Response{Status: string(status), StatusCode: n, Proto: string(proto), ProtoMajor: major, ProtoMinor: minor, ContentLength: -1}
-	chunked := false
+	// Connection's close and keep-alive tokens, for resp.Close.
+	chunked, closeToken, keepAliveToken := false, false, false
 	var location *string // the Location value while its header may continue
 	for {
 		line, err := readHeadLine(br)
@@ -93,6 +95,12 @@ func readResponse(br *bufio.Reader, method string) (*http.Response, error) {
 				return nil, fmt.Errorf("unsupported transfer encoding: %q", value)
 			}
 			chunked = true
+		case bytes.EqualFold(name, headerConnection):
+			for tok := range bytes.SplitSeq(value, []byte(",")) {
+				tok = bytes.Trim(tok, " \t")
+				closeToken = closeToken || bytes.EqualFold(tok, []byte("close"))
+				keepAliveToken = keepAliveToken || bytes.EqualFold(tok, []byte("keep-alive"))
+			}
 		case bytes.EqualFold(name, headerLocation):
 			if resp.Header == nil {
 				resp.Header = http.Header{"Location": {string(value)}}
@@ -103,11 +111,15 @@ func readResponse(br *bufio.Reader, method string) (*http.Response, error) {
 	if resp.Header == nil {
 		resp.Header = http.Header{}
 	}
+	// As net/http: HTTP/1.0 closes unless asked to keep alive, 1.1 when
+	// asked to close.
+	resp.Close = closeToken || major < 1 || major == 1 && minor == 0 && !keepAliveToken
 	switch {
 	case method == http.MethodHead || n/100 == 1 || n == http.StatusNoContent || n == http.StatusNotModified:
 		resp.Body, resp.ContentLength = http.NoBody, 0
 	case chunked:
 		resp.Body, resp.ContentLength = io.NopCloser(httputil.NewChunkedReader(br)), -1
+		resp.TransferEncoding = []string{"chunked"}
 	case resp.ContentLength >= 0:
 		resp.Body = io.NopCloser(&exactReader{r: br, left: resp.ContentLength})
 	default:

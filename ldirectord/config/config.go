@@ -92,6 +92,10 @@ type Config struct {
 	TLSVerify bool   // tlsverify: verify the certificate and its name; default no
 	TLSCAFile string // tlscafile: absolute path of a PEM CA bundle; "" = system roots
 
+	// CheckKeepAlive (checkkeepalive, hasuite): http negotiate checks reuse
+	// one connection per real; default no, a connection per check.
+	CheckKeepAlive bool
+
 	// Backend is the data plane (hasuite): ipvs (default), nftables or auto.
 	Backend Backend
 	// Metrics is the host:port of the Prometheus endpoint (hasuite); "" = off.
@@ -136,6 +140,7 @@ type Virtual struct {
 	CheckPort        uint16 // 0 = the real's port, else the service's
 	TLSVerify        bool   // own, else the global
 	TLSCAFile        string // own, else the global
+	CheckKeepAlive   bool   // own, else the global
 	CheckTimeout     time.Duration
 	NegotiateTimeout time.Duration
 	CheckInterval    time.Duration

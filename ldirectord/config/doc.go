@@ -40,6 +40,9 @@
 //   - tlsverify (yes|no, default no) and tlscafile (an absolute path to a
 //     PEM CA bundle, read while parsing) are new, global and per virtual:
 //     the TLS checks' certificate policy (spec §8.5).
+//   - checkkeepalive (yes|no, default no) is new, global and per virtual:
+//     http negotiate checks reuse one connection per real (a warning when
+//     a virtual sets it and its check is not one).
 //   - smtp takes host:port, [v6]:port or an IPv6 address and keeps the
 //     port; the classic took only the leading run of host characters
 //     (so "mail:2525" meant mail port 25). Other trailing text is still

@@ -103,6 +103,7 @@ func init() {
 		"cleanstop":      {both, false, (*parser).yesNoKey},
 		"ops":            {inVirtual, false, (*parser).yesNoKey},
 		"tlsverify":      {both, false, (*parser).yesNoKey},
+		"checkkeepalive": {both, false, (*parser).yesNoKey},
 		"tlscafile":      {both, false, (*parser).tlsCAFile},
 		"callback": {global, false, func(p *parser, _ *vblock, line int, key, val string) {
 			if s, ok := p.quoted(line, key, val, true); ok {
@@ -418,6 +419,8 @@ func (p *parser) yesNoKey(b *vblock, n int, key, val string) {
 			b.v.OPS = v
 		case "tlsverify":
 			b.v.TLSVerify = v
+		case "checkkeepalive":
+			b.v.CheckKeepAlive = v
 		}
 		return
 	}
@@ -439,6 +442,8 @@ func (p *parser) yesNoKey(b *vblock, n int, key, val string) {
 		p.c.CleanStop = v
 	case "tlsverify":
 		p.c.TLSVerify = v
+	case "checkkeepalive":
+		p.c.CheckKeepAlive = v
 	}
 }
 

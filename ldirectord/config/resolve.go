@@ -208,6 +208,11 @@ func (p *parser) finish(b *vblock) {
 	if b.set["tlscafile"] != 0 && !v.TLSVerify && slices.Contains(tlsServices, v.Service) {
 		p.el.Warn(b.set["tlscafile"], "tlscafile in virtual service %s is unused: tlsverify is no", id)
 	}
+	if b.set["checkkeepalive"] == 0 {
+		v.CheckKeepAlive = c.CheckKeepAlive
+	} else if v.CheckKeepAlive && (v.Service != "http" || v.CheckType != CheckNegotiate && v.CheckType != CheckCombined) {
+		p.el.Warn(b.set["checkkeepalive"], "checkkeepalive in virtual service %s has no effect: only negotiate checks of service http keep their connection (checktype %s, service %s)", id, v.CheckType, v.Service)
+	}
 	if v.OPS && v.Proto != "udp" {
 		p.el.Warn(b.set["ops"], "ops in virtual service %s ignored: one-packet scheduling applies to udp only", id)
 		v.OPS = false

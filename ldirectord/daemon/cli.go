@@ -364,6 +364,10 @@ func (c *cli) start(inv Invocation) int {
 	if st := c.checkDataPlane(inv); st != exitOK {
 		return st
 	}
+	if err := checkWritable(inv); err != nil {
+		fmt.Fprintf(c.env.Stderr, "ldirectord: cannot start for %s: %v; nothing was changed\n", inv.ConfigPath, err)
+		return exitFail
+	}
 	c.execute(inv)
 	if !inv.Debug && !inv.Config.Supervised && !c.env.Foreground {
 		if err := c.detach(inv); err != nil {
@@ -394,6 +398,33 @@ func (c *cli) checkDataPlane(inv Invocation) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// checkWritable makes sure the daemon will be able to write its pid file
+// and open its log file: a read-only or full run directory, or a log
+// directory that cannot be written, is a start failure that says so and
+// touches nothing, rather than a daemon that exits unseen (detached, its
+// error goes nowhere) or runs logging nowhere. Classic opened the log
+// file while parsing the config, so it refused too (exit 2). A full disk
+// under the log file alone does not stop a start: writing the log then
+// fails line by line, reported as appendFile says.
+func checkWritable(inv Invocation) error {
+	if inv.PidFile != "" {
+		probe := inv.PidFile + ".tmp"
+		if err := os.WriteFile(probe, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			os.Remove(probe)
+			return fmt.Errorf("pid file: %w", err)
+		}
+		os.Remove(probe)
+	}
+	if !inv.Debug && !inv.Config.Supervised && strings.HasPrefix(inv.Config.LogFile, "/") {
+		f, err := os.OpenFile(inv.Config.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("logfile: %w", err)
+		}
+		f.Close()
+	}
+	return nil
 }
 
 // detach starts the daemon in the background (new session, stdio on

@@ -546,6 +546,9 @@ func (d *Daemon) fallbackCommands(want []lvs.Virtual) {
 func (d *Daemon) stop() {
 	d.status = config.Stopping
 	d.checks.Wait()
+	if c, ok := d.eng.(interface{ Close() }); ok {
+		c.Close() // kept check connections (checkkeepalive)
+	}
 	var keep []lvs.Virtual
 	clean := false
 	for _, v := range d.desired() {
@@ -574,7 +577,7 @@ func (d *Daemon) reload() {
 	cfg, err := config.Load(d.o.ConfigPath, d.o.ConfigOpts)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			d.log.Errorf("Error reading config: %s", line)
+			d.log.Errorf("Error reading config: %s", strings.TrimPrefix(line, "load ldirectord config: "))
 		}
 		d.log.Error("Reload failed: keeping the running configuration")
 		d.metrics.reloaded(false)

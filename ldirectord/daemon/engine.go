@@ -21,6 +21,7 @@ func NewEngine(cfg *config.Config, initial []lvs.Virtual, log logrus.FieldLogger
 type engineAdapter struct{ e *engine.Engine }
 
 func (a engineAdapter) Reload(cfg *config.Config) { a.e.Reload(cfg) }
+func (a engineAdapter) Close()                    { a.e.Close() }
 func (a engineAdapter) NextDue() time.Time        { return a.e.NextDue() }
 func (a engineAdapter) Desired() []lvs.Virtual    { return a.e.Desired() }
 func (a engineAdapter) Events() []Event           { return events(a.e.Events()) }

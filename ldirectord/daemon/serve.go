@@ -77,6 +77,7 @@ func Serve(inv Invocation, so ServeOptions) error {
 	}
 	if inv.PidFile != "" {
 		if err := writePidFile(inv.PidFile); err != nil {
+			log.Error(err)
 			return err
 		}
 		defer os.Remove(inv.PidFile)
@@ -160,10 +161,9 @@ func newLogger(inv Invocation, stdout, stderr io.Writer) (*logrus.Logger, func()
 			return "[" + ctime(e.Time) + "] "
 		})}
 	case strings.HasPrefix(inv.Config.LogFile, "/"):
-		l.Out = &appendFile{path: inv.Config.LogFile}
-		l.Formatter = &classicFormatter{prefix: func(e *logrus.Entry) string {
-			return fmt.Sprintf("[%s|%s|%d] ", ctime(e.Time), inv.CfgName, pid)
-		}}
+		prefix := func(t time.Time) string { return fmt.Sprintf("[%s|%s|%d] ", ctime(t), inv.CfgName, pid) }
+		l.Out = &appendFile{path: inv.Config.LogFile, warn: stderr, prefix: prefix}
+		l.Formatter = &classicFormatter{prefix: func(e *logrus.Entry) string { return prefix(e.Time) }}
 	default:
 		sl, closeFn, err := logging.Setup(logging.Options{Ident: "ldirectord", Facility: inv.Config.LogFile})
 		if err != nil {
@@ -211,22 +211,61 @@ func (f *classicFormatter) Format(e *logrus.Entry) ([]byte, error) {
 }
 
 // appendFile opens, appends to and closes its file on every write, so
-// logrotate needs no signal (as classic).
+// logrotate needs no signal (as classic). A write that fails (disk full,
+// read-only or vanished directory) never stops the daemon nor changes what
+// it does: the first failure is reported once on warn (stderr: the journal
+// under systemd), the lines are dropped meanwhile, and once the file can
+// be written again a line there says how many were lost, since when and
+// why.
 type appendFile struct {
-	mu   sync.Mutex
-	path string
+	mu     sync.Mutex
+	path   string
+	warn   io.Writer              // nil: no report
+	prefix func(time.Time) string // the log line prefix, for the note
+	now    func() time.Time       // nil: time.Now
+	lost   int                    // lines dropped since lostAt
+	lostAt time.Time
+	err    error // the first failure since lostAt
 }
 
 func (a *appendFile) Write(p []byte) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := time.Now
+	if a.now != nil {
+		now = a.now
+	}
+	if a.lost > 0 {
+		note := fmt.Sprintf("Log file %s could not be written from %s: %d lines lost (%v)\n", a.path, ctime(a.lostAt), a.lost, a.err)
+		if a.prefix != nil {
+			note = a.prefix(now()) + note
+		}
+		if a.append([]byte(note)) != nil {
+			a.lost++
+			return len(p), nil
+		}
+		a.lost = 0
+	}
+	if err := a.append(p); err != nil {
+		if a.lost == 0 {
+			a.lostAt, a.err = now(), err
+			if a.warn != nil {
+				fmt.Fprintf(a.warn, "ldirectord: cannot write log file: %v; log lines are lost until it can be written\n", err)
+			}
+		}
+		a.lost++
+	}
+	return len(p), nil // logrus would print every failed line on stderr
+}
+
+func (a *appendFile) append(p []byte) error {
 	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n, err := f.Write(p)
+	_, err = f.Write(p)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return n, err
+	return err
 }

@@ -180,9 +180,10 @@ type member struct {
 
 // checkKey is a check's identity: what it probes and how.
 type checkKey struct {
-	target check.Target // Virtual and FWMark zeroed unless external
-	ctype  string
-	n      int
+	target    check.Target // Virtual and FWMark zeroed unless external
+	ctype     string
+	n         int
+	keepAlive bool // checkkeepalive: the checker holds a connection
 }
 
 // params are a check's timing; a check shared by virtuals that differ
@@ -321,11 +322,12 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 				m = &member{v: v, r: r, c: c, present: true}
 				ap := destAP(m.dest())
 				mapped := netip.AddrPortFrom(ap.Addr(), lvs.MappedPort(v.key, m.dest()))
-				iv, inInitial := initial[v.key.Canon()]
-				w, realIn := iv[mapped]
-				if inInitial && !realIn && !cfg.ReaddQuiescent {
-					m.present = false // someone deleted it; classic leaves it out
-				}
+				// A real absent at start is added like any other (quiesced
+				// while down), even where the virtual exists: classic's
+				// ld_start re-adds it (spec §4.2), and a daemon killed
+				// mid-apply leaves such gaps; readdquiescent governs only
+				// state changes.
+				w, realIn := initial[v.key.Canon()][mapped]
 				// Up before under another check (a reload changed it):
 				// it stays up until the new check decides, rather than
 				// leaving the table for a check round.
@@ -345,6 +347,11 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 			e.pending = append(e.pending, v.fallbackEvent(FallbackOn))
 		} else if existed {
 			e.pending = append(e.pending, v.fallbackEvent(FallbackOff))
+		}
+	}
+	for _, c := range oldChecks {
+		if byKey[c.key] != c {
+			closeChecker(c) // a check that is gone: its kept connection too
 		}
 	}
 	// Jobs of checks that are gone: their results are ignored.
@@ -406,7 +413,7 @@ func checkKeyOf(v *config.Virtual, r *config.Real) checkKey {
 	} else {
 		t.CheckCommand = ""
 	}
-	k := checkKey{target: t, ctype: v.CheckType}
+	k := checkKey{target: t, ctype: v.CheckType, keepAlive: v.CheckKeepAlive}
 	if k.ctype == config.CheckCombined {
 		k.n = v.CombinedN
 	}
@@ -441,8 +448,24 @@ func (e *Engine) newCheck(k checkKey, v *config.Virtual) *chk {
 		e.log.WithFields(logrus.Fields{"virtual": v.ID(), "real": k.target.Real.String()}).
 			WithError(err).Warn("check cannot run; the real server will stay down")
 		c.checker = failing{fmt.Errorf("virtual %s real %s: %w", v.ID(), k.target.Real, err)}
+	} else if k.keepAlive {
+		c.checker = check.WithKeepAlive(c.checker)
 	}
 	return c
+}
+
+// Close closes the connections checks keep (checkkeepalive), at stop.
+func (e *Engine) Close() {
+	for _, c := range e.checks {
+		closeChecker(c)
+	}
+}
+
+// closeChecker closes the connection c's checker keeps, if any.
+func closeChecker(c *chk) {
+	if cl, ok := c.checker.(io.Closer); ok {
+		cl.Close()
+	}
 }
 
 // setParams sets c's timing and its Job timeouts (spec §2.4, §3).
@@ -467,7 +490,7 @@ func (e *Engine) NextDue() time.Time {
 	if len(e.queue) == 0 {
 		return time.Time{}
 	}
-	return e.queue[0].next
+	return e.queue[0].c.next
 }
 
 // Due returns the checks due at now, in config order, and marks them in

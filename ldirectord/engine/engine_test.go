@@ -275,8 +275,8 @@ func TestReaddQuiescent(t *testing.T) {
 		after    string
 	}{
 		{"fresh start", "no", nil, " 10.0.1.1:80/0", "w0", " 10.0.1.1:80/0"},
-		{"deleted by hand, readd=no", "no", []lvs.Virtual{{Service: svc}}, "", "w0", " 10.0.1.1:80/0"},
-		{"deleted by hand, readd=yes", "yes", []lvs.Virtual{{Service: svc}}, " 10.0.1.1:80/0", "w0", " 10.0.1.1:80/0"},
+		{"absent at start, readd=no", "no", []lvs.Virtual{{Service: svc}}, " 10.0.1.1:80/0", "w0", " 10.0.1.1:80/0"},
+		{"absent at start, readd=yes", "yes", []lvs.Virtual{{Service: svc}}, " 10.0.1.1:80/0", "w0", " 10.0.1.1:80/0"},
 		{"quiesced in table", "no", []lvs.Virtual{{Service: svc, Reals: []kernel.Dest{{Addr: netip.MustParseAddr("10.0.1.1"), Port: 80}}}}, " 10.0.1.1:80/0", "w0", " 10.0.1.1:80/0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,7 +285,7 @@ func TestReaddQuiescent(t *testing.T) {
 			if diff := cmp.Diff([]string{"tcp:10.0.0.1:80:" + tc.start}, table(e)); diff != "" {
 				t.Errorf("start table (-want +got):\n%s", diff)
 			}
-			// Fail first: a real absent by hand stays absent.
+			// Fail first: the start's entry stays.
 			step(t, e, t0, fail)
 			if diff := cmp.Diff([]string{"tcp:10.0.0.1:80:" + tc.start}, table(e)); diff != "" {
 				t.Errorf("after first failure (-want +got):\n%s", diff)

@@ -40,7 +40,7 @@ func TestLDVM(t *testing.T) {
 	ipvsvm.RunTests(t, ipvsvm.GoTest{
 		Run:     run,
 		Env:     []string{envBinary + "=" + bin},
-		Timeout: 8 * time.Minute,
+		Timeout: 10 * time.Minute,
 		Mem:     512,
 	})
 }
