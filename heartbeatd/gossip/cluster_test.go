@@ -91,8 +91,10 @@ func cluster(t *testing.T, count int, mod func(*Config)) []*node {
 		}
 		nodes = append(nodes, n)
 	}
+	// A join's alive message is gossiped over UDP; one a loaded machine
+	// drops is repaired by the next push/pull (every 10 s): wait past two.
 	for _, n := range nodes {
-		waitFor(t, 10*time.Second, n.name+" sees everyone alive", func() bool { return aliveCount(n) == count })
+		waitFor(t, 25*time.Second, n.name+" sees everyone alive", func() bool { return aliveCount(n) == count })
 	}
 	return nodes
 }
