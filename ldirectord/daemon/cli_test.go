@@ -77,6 +77,18 @@ func sleeper(t *testing.T) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Start returns once exec has begun, before the kernel has set up the
+	// new program's arguments: until then /proc/PID/cmdline reads empty and
+	// the process would not look like an ldirectord.
+	cmdline := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile(cmdline); strings.Contains(string(b), "ldirectord") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never showed the sleeper's arguments", cmdline)
+		}
+	}
 	return cmd
 }
 
