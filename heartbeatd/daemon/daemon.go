@@ -409,12 +409,16 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	}
 }
 
-func (d *Daemon) nextDeadline() time.Time {
+func (d *Daemon) nextDeadline() time.Time { return d.memDeadlineOr(d.rmDeadline()) }
+
+// memDeadlineOr is classic membership's next timer, or other (zero: none)
+// if that comes first.
+func (d *Daemon) memDeadlineOr(other time.Time) time.Time {
 	d.mu.Lock()
 	next := d.mem.NextDeadline()
 	d.mu.Unlock()
-	if dl := d.rmDeadline(); !dl.IsZero() && dl.Before(next) {
-		next = dl
+	if !other.IsZero() && other.Before(next) {
+		return other
 	}
 	return next
 }

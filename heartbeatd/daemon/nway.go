@@ -217,12 +217,7 @@ func (d *Daemon) runNway(ctx context.Context, reload <-chan struct{}, gen uint64
 // nwayDeadline is the next timer: classic membership's (ping nodes) or the
 // manager's, whichever is first.
 func (d *Daemon) nwayDeadline() time.Time {
-	d.mu.Lock()
-	next := d.mem.NextDeadline()
-	d.mu.Unlock()
-	if dl := d.managerDeadline(); !dl.IsZero() && dl.Before(next) {
-		next = dl
-	}
+	next := d.memDeadlineOr(d.managerDeadline())
 	for _, a := range d.nway.announces {
 		if a.at.Before(next) {
 			next = a.at
@@ -242,10 +237,7 @@ func (d *Daemon) nwayJobDone(j jobDone) {
 	if g, ok := n.acquiring[j.id]; ok {
 		delete(n.acquiring, j.id)
 		if j.err == nil {
-			now := time.Now()
-			for _, after := range reannounce {
-				n.announces = append(n.announces, announce{at: now.Add(after), group: g})
-			}
+			n.scheduleAnnounce(time.Now(), g, reannounce...)
 		}
 	}
 	d.nwayEvent(func(now time.Time) []nway.Action { return n.m.Done(now, j.id, j.err) })
@@ -289,11 +281,17 @@ func (d *Daemon) announceHeld(after ...time.Duration) {
 	d.mu.Unlock()
 	now := time.Now()
 	for i, g := range d.files.Load().Groups {
-		for _, a := range after {
-			if held.Has(i) {
-				n.announces = append(n.announces, announce{at: now.Add(a), group: g})
-			}
+		if held.Has(i) {
+			n.scheduleAnnounce(now, g, after...)
 		}
+	}
+}
+
+// scheduleAnnounce queues announcements of g's addresses, each delay
+// after now.
+func (n *nwayState) scheduleAnnounce(now time.Time, g config.Group, after ...time.Duration) {
+	for _, a := range after {
+		n.announces = append(n.announces, announce{at: now.Add(a), group: g})
 	}
 }
 
@@ -359,7 +357,7 @@ func (d *Daemon) nwayView() {
 	var v nway.View
 	joined, died := false, false
 	for _, mb := range g.Members() {
-		p := nway.Peer{Name: mb.Name, Alive: mb.State == gossip.Alive || mb.State == gossip.Suspect}
+		p := nway.Peer{Name: mb.Name, Alive: mb.Up()}
 		if st, err := nway.Unmarshal(mb.Meta); err == nil {
 			p.State, p.Valid = st, true
 		}
@@ -463,7 +461,7 @@ func (d *Daemon) joinLoop(ctx context.Context, g *gossip.Gossip) {
 func (d *Daemon) allConfiguredAlive(g *gossip.Gossip) bool {
 	alive := map[string]bool{}
 	for _, mb := range g.Members() {
-		alive[mb.Name] = mb.State == gossip.Alive || mb.State == gossip.Suspect
+		alive[mb.Name] = mb.Up()
 	}
 	for _, name := range d.files.Load().HA.Nodes {
 		if !alive[name] {
@@ -596,7 +594,7 @@ func (d *Daemon) nwayNodes(mem []membership.NodeInfo) []membership.NodeInfo {
 	if g := d.nway.g.Load(); g != nil {
 		for _, mb := range g.Members() {
 			st := membership.StatusDead
-			if mb.State == gossip.Alive || mb.State == gossip.Suspect {
+			if mb.Up() {
 				st = membership.StatusActive
 			}
 			status[mb.Name] = st

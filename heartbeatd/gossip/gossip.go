@@ -163,6 +163,9 @@ type Member struct {
 	Meta  []byte
 }
 
+// Up reports whether m counts as a live member: alive or suspect.
+func (m Member) Up() bool { return m.State == Alive || m.State == Suspect }
+
 // Gossip is one node's membership.
 type Gossip struct {
 	cfg     Config
