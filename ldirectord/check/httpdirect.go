@@ -45,7 +45,7 @@ func direct(ctx context.Context, req *http.Request) (*http.Response, error) {
 		done()
 		return nil, err
 	}
-	if resp.StatusCode < 200 || resp.StatusCode < 400 && resp.StatusCode >= 300 && resp.Header.Get("Location") != "" {
+	if forClient(resp) {
 		done()
 		return nil, nil
 	}
@@ -196,4 +196,10 @@ func (c *closeBoth) Close() error {
 	err := c.ReadCloser.Close()
 	c.stop()
 	return err
+}
+
+// forClient reports whether resp is one the lean paths leave to the full
+// HTTP client: an informational answer, or a redirect to follow.
+func forClient(resp *http.Response) bool {
+	return resp.StatusCode < 200 || resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != ""
 }

@@ -179,11 +179,8 @@ func (k *KeepAlive) exchange(ctx context.Context, req *http.Request, kc *kept) (
 	if err != nil {
 		return fail(err, false)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode < 400 && resp.StatusCode >= 300 && resp.Header.Get("Location") != "" {
-		stop()
-		kc.c.Close()
-		kc.release()
-		return nil, nil, false // for the client, as direct
+	if forClient(resp) {
+		return fail(nil, false) // as direct: nil, nil makes the client repeat it
 	}
 	// Reusable: the response's end is known (a length, chunked or no
 	// body) and neither side asked to close.
