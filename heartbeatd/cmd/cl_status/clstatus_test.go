@@ -78,7 +78,7 @@ func lab() *fakeState {
 
 // serve runs an api.Server for st, letting this process sign on under any
 // name, and returns its socket path.
-func serve(t *testing.T, st *fakeState) string {
+func serve(t testing.TB, st *fakeState) string {
 	t.Helper()
 	s, err := api.NewServer(filepath.Join(t.TempDir(), "register"), st, nil)
 	if err != nil {

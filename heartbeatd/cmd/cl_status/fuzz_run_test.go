@@ -6,15 +6,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hasuite/hasuite/heartbeatd/api"
-	"github.com/hasuite/hasuite/heartbeatd/config"
 	"github.com/hasuite/hasuite/internal/outfmt"
 )
 
@@ -28,27 +23,11 @@ func FuzzRun(f *testing.F) {
 		"hbparameter\x00-p\x00deadping", "-o\x00json\x00listnodes", "--json\x00hbstatus\x00-v", "nodestatus\x00-o\x00json\x00nodeb", "nodesite", "bogus", "-h", "-o\x00xml\x00hbstatus"} {
 		f.Add(s)
 	}
-	st := lab()
-	s, err := api.NewServer(filepath.Join(f.TempDir(), "register"), st, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	st.srv = s
-	me := []string{strconv.Itoa(os.Geteuid())}
-	if err := s.SetAuth([]config.APIAuth{{Client: api.AuthAnon, UIDs: me}, {Client: api.AuthDefault, UIDs: me}}); err != nil {
-		f.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	f.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	socket := serve(f, lab())
 	f.Fuzz(func(t *testing.T, line string) {
 		args := strings.Split(line, "\x00")
 		var out, errw bytes.Buffer
-		rc := Run(context.Background(), args, &out, &errw, Options{Socket: s.Path(), Timeout: 20 * time.Second, PID: 4242, Host: "nodea",
+		rc := Run(context.Background(), args, &out, &errw, Options{Socket: socket, Timeout: 20 * time.Second, PID: 4242, Host: "nodea",
 			Now: func() time.Time { return time.Date(2026, 11, 22, 0, 35, 49, 0, time.UTC) }})
 		if rc != exitOK && rc != exitFail && rc != exitParam && rc != exitUnknown {
 			t.Fatalf("%q: exit %d\nstdout %q\nstderr %q", args, rc, out.String(), errw.String())
