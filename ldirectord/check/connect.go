@@ -2,7 +2,11 @@
 
 package check
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"net/netip"
+)
 
 // Connect passes when a TCP connection to the real's check port opens. On a
 // UDP virtual it pings, as classic does.
@@ -21,4 +25,19 @@ func (Connect) Check(ctx context.Context, t Target) Result {
 		stop()
 		return nil
 	})
+}
+
+// Lean is the check as a Loop exchange (TCP to an address without a zone):
+// connected is passed, and the connection closed with a FIN as Check does.
+func (Connect) Lean(t Target) (Exchange, bool) {
+	if t.Protocol == "udp" || t.Real.Addr().Zone() != "" {
+		return Exchange{}, false
+	}
+	ap := netip.AddrPortFrom(t.Real.Addr(), t.Port())
+	return Exchange{Addr: ap, Answer: func(_ []byte, _ bool, err error) (bool, bool, error) {
+		if err != nil {
+			return true, false, fmt.Errorf("connecting to %s: %w", hostport(t), err)
+		}
+		return true, false, nil
+	}}, true
 }

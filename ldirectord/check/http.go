@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -41,32 +42,11 @@ func (h HTTP) Check(ctx context.Context, t Target) Result {
 // check runs the check; send is the plain-http request's path (direct, or
 // a KeepAlive's).
 func (h HTTP) check(ctx context.Context, t Target, send func(context.Context, *http.Request) (*http.Response, error)) error {
-	re, err := receiveRE(t.Receive)
+	c, err := h.prepare(ctx, t)
 	if err != nil {
 		return err
 	}
-	method := t.HTTPMethod
-	if method == "" {
-		method = http.MethodGet
-	}
-	rawURL := strings.TrimPrefix(t.Request, "/")
-	if h.Service == "http_proxy" && !strings.Contains(rawURL, "://") {
-		return fmt.Errorf("http_proxy request %q is not a full URL", t.Request)
-	}
-	if h.Service != "http_proxy" && !strings.Contains(rawURL, h.Service+"://") {
-		rawURL = h.Service + "://" + hostport(t) + "/" + rawURL
-	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
-	if err != nil {
-		return fmt.Errorf("building request: %w", err)
-	}
-	req.Header.Set("User-Agent", "hasuite-ldirectord")
-	if h.Service != "http_proxy" {
-		req.Host = hostName(t.Real.Addr())
-		if t.VirtualHost != "" {
-			req.Host = t.VirtualHost
-		}
-	}
+	req := c.req
 	var resp *http.Response
 	if req.URL.Scheme == "http" && h.Service != "http_proxy" {
 		resp, err = send(ctx, req) // nil, nil: a redirect for the client
@@ -84,21 +64,76 @@ func (h HTTP) check(ctx context.Context, t Target, send func(context.Context, *h
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return fmt.Errorf("%s %s: %w", method, rawURL, err)
+		return c.failed(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%s %s: status %s", method, rawURL, resp.Status)
-	}
-	if re == nil {
-		return nil
+	if err := c.status(resp); err != nil || c.re == nil {
+		return err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return fmt.Errorf("%s %s: reading body: %w", method, rawURL, err)
+		return c.failed(fmt.Errorf("reading body: %w", err))
 	}
-	if !re.Match(body) {
-		return fmt.Errorf("%s %s: body does not match %q: %q", method, rawURL, t.Receive, truncate(string(body), 200))
+	return c.match(body)
+}
+
+// httpCheck is one check's request and what its answer must be.
+type httpCheck struct {
+	req     *http.Request
+	method  string
+	rawURL  string
+	receive string
+	re      *regexp.Regexp
+}
+
+// prepare builds t's request.
+func (h HTTP) prepare(ctx context.Context, t Target) (*httpCheck, error) {
+	re, err := receiveRE(t.Receive)
+	if err != nil {
+		return nil, err
+	}
+	method := t.HTTPMethod
+	if method == "" {
+		method = http.MethodGet
+	}
+	rawURL := strings.TrimPrefix(t.Request, "/")
+	if h.Service == "http_proxy" && !strings.Contains(rawURL, "://") {
+		return nil, fmt.Errorf("http_proxy request %q is not a full URL", t.Request)
+	}
+	if h.Service != "http_proxy" && !strings.Contains(rawURL, h.Service+"://") {
+		rawURL = h.Service + "://" + hostport(t) + "/" + rawURL
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("User-Agent", "hasuite-ldirectord")
+	if h.Service != "http_proxy" {
+		req.Host = hostName(t.Real.Addr())
+		if t.VirtualHost != "" {
+			req.Host = t.VirtualHost
+		}
+	}
+	return &httpCheck{req: req, method: method, rawURL: rawURL, receive: t.Receive, re: re}, nil
+}
+
+// failed words an error of the request.
+func (c *httpCheck) failed(err error) error {
+	return fmt.Errorf("%s %s: %w", c.method, c.rawURL, err)
+}
+
+// status passes a 2xx.
+func (c *httpCheck) status(resp *http.Response) error {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return c.failed(fmt.Errorf("status %s", resp.Status))
+	}
+	return nil
+}
+
+// match passes a body receive matches.
+func (c *httpCheck) match(body []byte) error {
+	if c.re != nil && !c.re.Match(body) {
+		return c.failed(fmt.Errorf("body does not match %q: %q", c.receive, truncate(string(body), 200)))
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -202,4 +204,68 @@ func (c *closeBoth) Close() error {
 // HTTP client: an informational answer, or a redirect to follow.
 func forClient(resp *http.Response) bool {
 	return resp.StatusCode < 200 || resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != ""
+}
+
+// Lean is the check as a Loop exchange when it is plain http to the
+// real's address with the common request (see simpleRequest): the same
+// bytes as direct sends, judged as check judges direct's response.
+func (h HTTP) Lean(t Target) (Exchange, bool) {
+	if h.Service != "http" {
+		return Exchange{}, false
+	}
+	c, err := h.prepare(context.Background(), t)
+	if err != nil || c.req.URL.Scheme != "http" {
+		return Exchange{}, false // Check says what is wrong
+	}
+	addr := c.req.URL.Host
+	if c.req.URL.Port() == "" {
+		addr = net.JoinHostPort(c.req.URL.Hostname(), "80")
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().Zone() != "" {
+		return Exchange{}, false
+	}
+	c.req.Close = true
+	b, ok := simpleRequest(c.req)
+	if !ok {
+		return Exchange{}, false
+	}
+	c.req = nil // answer needs only the rest: a kept exchange is smaller
+	return Exchange{Addr: ap, Request: b, Answer: c.answer}, true
+}
+
+// answer judges a Loop exchange's answer as check judges direct's
+// response, asking for more while the response is incomplete.
+func (c *httpCheck) answer(answer []byte, eof bool, ioErr error) (done, full bool, verdict error) {
+	if ioErr != nil {
+		return true, false, c.failed(ioErr)
+	}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(bytes.NewReader(answer))
+	defer func() { br.Reset(nil); readers.Put(br) }()
+	incomplete := func(err error) bool {
+		return !eof && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
+	}
+	resp, err := readResponse(br, c.method)
+	switch {
+	case incomplete(err):
+		return false, false, nil
+	case err != nil:
+		return true, false, c.failed(err)
+	case forClient(resp):
+		return true, true, nil
+	case !eof && resp.ContentLength < 0 && resp.TransferEncoding == nil && resp.Body != http.NoBody:
+		return false, false, nil // the body ends with the connection
+	}
+	if err := c.status(resp); err != nil || c.re == nil {
+		return true, false, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	switch {
+	case incomplete(err):
+		return false, false, nil
+	case err != nil:
+		return true, false, c.failed(fmt.Errorf("reading body: %w", err))
+	}
+	return true, false, c.match(body)
 }

@@ -41,6 +41,8 @@ type Job struct {
 	ID      uint64
 	Target  check.Target
 	Checker check.Checker
+	// Lean is the check as the loop's exchange; nil: only Checker runs it.
+	Lean    *check.Exchange
 	Timeout time.Duration
 	// CheckType is the check actually run (connect or negotiate for a
 	// combined check), for metrics.
@@ -121,6 +123,11 @@ type Daemon struct {
 	status   config.Status
 	adopted  map[adoptKey]kernel.Dest
 	inflight map[uint64]bool
+	// leanLoop runs the checks it can (Job.Lean) without a worker, stepped
+	// with the due timer; nil when epoll is not to be had. leanJobs are
+	// its jobs by ID.
+	leanLoop *check.Loop
+	leanJobs map[uint64]Job
 	results  chan result
 	checks   sync.WaitGroup // the check workers
 	jobs     chan Job       // due jobs to the workers
@@ -177,6 +184,7 @@ func New(o Options) *Daemon {
 		rec:      lvs.New(o.IPVS, nil),
 		adopted:  map[adoptKey]kernel.Dest{},
 		inflight: map[uint64]bool{},
+		leanJobs: map[uint64]Job{},
 		results:  make(chan result, 64),
 		jobs:     make(chan Job),
 		downAt:   map[string]time.Time{},
@@ -218,6 +226,12 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 
 	checkCtx, cancelChecks := context.WithCancel(context.Background())
 	defer cancelChecks()
+	if l, err := check.NewLoop(); err != nil {
+		d.log.WithError(err).Warn("every check runs on a worker of its own")
+	} else {
+		d.leanLoop = l
+		defer l.Close()
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	tick := time.NewTicker(d.pollInterval())
@@ -244,6 +258,9 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 		case now := <-timer.C:
 			d.armedFor, d.lastDue = time.Time{}, now
 			d.runDue(checkCtx, now)
+			if d.stepLean(checkCtx, now) {
+				d.applyChanges()
+			}
 		case req := <-d.scrapes:
 			d.answerStatus(req)
 		case res := <-d.results:
@@ -270,11 +287,7 @@ const maxBatch = 1024
 func (d *Daemon) result(res result) bool {
 	changed := false
 	for n := 0; ; n++ {
-		delete(d.inflight, res.id)
-		if evs := d.eng.Result(time.Now(), res.id, res.r); len(evs) > 0 {
-			d.handle(evs)
-			changed = true
-		}
+		changed = d.feed(res.id, res.r) || changed
 		if n+1 >= maxBatch {
 			return changed
 		}
@@ -284,6 +297,42 @@ func (d *Daemon) result(res result) bool {
 			return changed
 		}
 	}
+}
+
+// feed gives the engine a check's result and handles its events; it
+// reports whether the real's state changed.
+func (d *Daemon) feed(id uint64, r check.Result) bool {
+	delete(d.inflight, id)
+	evs := d.eng.Result(time.Now(), id, r)
+	if len(evs) == 0 {
+		return false
+	}
+	d.handle(evs)
+	return true
+}
+
+// stepLean steps the lean loop and handles the results it has finished,
+// as result does the workers'. The checks it hands back (Full) go to the
+// workers. It reports whether any real's state changed.
+func (d *Daemon) stepLean(ctx context.Context, now time.Time) bool {
+	if d.leanLoop == nil || !d.leanLoop.Busy() {
+		return false
+	}
+	changed, full := false, false
+	for _, lr := range d.leanLoop.Step(now) {
+		j := d.leanJobs[lr.ID]
+		delete(d.leanJobs, lr.ID)
+		if lr.Full {
+			d.pending, full = append(d.pending, j), true
+			continue
+		}
+		d.metrics.check(j.CheckType, lr.Result)
+		changed = d.feed(lr.ID, lr.Result) || changed
+	}
+	if full {
+		d.dispatch(ctx)
+	}
+	return changed
 }
 
 // pollInterval is how often the config file and reminders are looked at.
@@ -299,12 +348,16 @@ func (d *Daemon) pollInterval() time.Duration {
 // at most this much late; its interval has a ±10 % jitter anyway.
 const dueQuantum = 5 * time.Millisecond
 
-// arm sets timer to the engine's next due time (no sooner than dueQuantum
-// after it last fired), touching it only when that time changed.
+// arm sets timer to the engine's next due time, or to the lean loop's
+// next step while it has checks under way (no sooner than dueQuantum after
+// it last fired), touching it only when that time changed.
 func (d *Daemon) arm(timer *time.Timer) {
 	next := d.eng.NextDue()
 	if next.IsZero() {
 		next = time.Now().Add(time.Hour)
+	}
+	if d.leanLoop != nil && d.leanLoop.Busy() {
+		next = d.lastDue // the lean loop is stepped every dueQuantum
 	}
 	if soonest := d.lastDue.Add(dueQuantum); next.Before(soonest) {
 		next = soonest
@@ -322,13 +375,19 @@ func (d *Daemon) arm(timer *time.Timer) {
 	timer.Reset(max(time.Until(next), 0))
 }
 
-// runDue hands every due job not already running to the check workers.
+// runDue starts every due job not already running on the lean loop, or
+// hands it to the check workers when the loop cannot run it.
 func (d *Daemon) runDue(ctx context.Context, now time.Time) {
 	for _, j := range d.eng.Due(now) {
 		if d.inflight[j.ID] {
 			continue
 		}
 		d.inflight[j.ID] = true
+		if d.leanLoop != nil && j.Lean != nil {
+			d.leanJobs[j.ID] = j
+			d.leanLoop.Start(check.LoopJob{ID: j.ID, Exchange: *j.Lean, Timeout: j.Timeout}, now)
+			continue
+		}
 		d.pending = append(d.pending, j)
 	}
 	d.dispatch(ctx)

@@ -36,7 +36,7 @@ func (a engineAdapter) Due(now time.Time) []Job {
 	js := a.e.Due(now)
 	out := make([]Job, len(js))
 	for i, j := range js {
-		out[i] = Job{ID: j.ID, Target: j.Target, Checker: j.Checker, Timeout: j.Timeout, CheckType: j.CheckType}
+		out[i] = Job{ID: j.ID, Target: j.Target, Checker: j.Checker, Lean: j.Lean, Timeout: j.Timeout, CheckType: j.CheckType}
 	}
 	return out
 }

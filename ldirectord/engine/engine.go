@@ -50,6 +50,9 @@ type Job struct {
 	ID      uint64
 	Target  check.Target
 	Checker check.Checker
+	// Lean is Checker's check as the check loop's exchange, nil when only
+	// Checker can run it.
+	Lean    *check.Exchange
 	Timeout time.Duration
 	// CheckType is the phase actually run: "connect" or "negotiate" for a
 	// combined check, else the virtual's checktype.
@@ -199,22 +202,24 @@ func (p params) merge(q params) params {
 
 // chk is one distinct check with its timer and counters.
 type chk struct {
-	key        checkKey
-	target     check.Target
-	checker    check.Checker // the check; negotiate for combined
-	connect    check.Checker // combined: the connect phase
-	params     params
-	timeout    time.Duration // of checker
-	ctimeout   time.Duration // of connect
-	next       time.Time
-	order      int // index in Engine.checks
-	queued     int // index in Engine.queue; -1 when not in it
-	inflight   uint64
-	connects   int // combined: connects left before the next negotiate
-	fails, oks int
-	last       check.Result
-	lastAt     time.Time
-	members    []*member
+	key         checkKey
+	target      check.Target
+	checker     check.Checker   // the check; negotiate for combined
+	connect     check.Checker   // combined: the connect phase
+	lean        *check.Exchange // checker as the loop's exchange, if it can be
+	connectLean *check.Exchange // connect's
+	params      params
+	timeout     time.Duration // of checker
+	ctimeout    time.Duration // of connect
+	next        time.Time
+	order       int // index in Engine.checks
+	queued      int // index in Engine.queue; -1 when not in it
+	inflight    uint64
+	connects    int // combined: connects left before the next negotiate
+	fails, oks  int
+	last        check.Result
+	lastAt      time.Time
+	members     []*member
 }
 
 // New builds the engine for cfg; first checks are due from Options.Now on.
@@ -307,6 +312,7 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 				if c = oldChecks[key]; c != nil {
 					c.members = nil
 					c.target.Virtual, c.target.FWMark = virtualAddrPort(&vc), vc.FWMark
+					c.makeLean()
 				} else {
 					c = e.newCheck(key, &vc)
 					fresh = append(fresh, c)
@@ -451,7 +457,23 @@ func (e *Engine) newCheck(k checkKey, v *config.Virtual) *chk {
 	} else if k.keepAlive {
 		c.checker = check.WithKeepAlive(c.checker)
 	}
+	c.makeLean()
 	return c
+}
+
+// makeLean builds c's checks as the check loop's exchanges, where it can
+// run them: once, not on every check.
+func (c *chk) makeLean() {
+	c.lean, c.connectLean = leanOf(c.checker, c.target), leanOf(c.connect, c.target)
+}
+
+func leanOf(ch check.Checker, t check.Target) *check.Exchange {
+	if l, ok := ch.(check.Leaner); ok {
+		if ex, ok := l.Lean(t); ok {
+			return &ex
+		}
+	}
+	return nil
 }
 
 // Close closes the connections checks keep (checkkeepalive), at stop.
@@ -502,15 +524,16 @@ func (e *Engine) Due(now time.Time) []Job {
 		e.lastID++
 		c.inflight = e.lastID
 		e.jobs[e.lastID] = c
-		j := Job{ID: e.lastID, Target: c.target, Checker: c.checker, Timeout: c.timeout, CheckType: c.key.ctype}
+		j := Job{ID: e.lastID, Target: c.target, Checker: c.checker, Lean: c.lean, Timeout: c.timeout, CheckType: c.key.ctype}
 		if c.key.ctype == config.CheckCombined {
 			j.CheckType = config.CheckNegotiate
 			if c.connects > 0 {
-				j.Checker, j.Timeout, j.CheckType = c.connect, c.ctimeout, config.CheckConnect
+				j.Checker, j.Lean, j.Timeout, j.CheckType = c.connect, c.connectLean, c.ctimeout, config.CheckConnect
 			}
 		}
 		if e.cfg.MaintenanceDir != "" {
 			j.Checker = maintenance{dir: e.cfg.MaintenanceDir, in: e.opts.InMaintenance, Checker: j.Checker}
+			j.Lean = nil // the maintenance file is looked at first
 		}
 		for _, m := range c.members { // few: a linear search beats a map per job
 			if !slices.Contains(j.Virtuals, m.v.id) {
