@@ -1,0 +1,95 @@
+// lean_test.go: the checks the lean loop runs move reals as the workers' do, and what it cannot finish goes to a worker.
+
+package daemon
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hasuite/hasuite/internal/kernel"
+)
+
+// TestDaemonLeanChecks runs a plain-http real that redirects (the loop
+// hands the check to a worker, whose client follows it), one that answers
+// directly, and a connect-checked virtual, through down and up. The
+// servers count their connections, so the test also sees that the checks
+// ran (one connection each).
+func TestDaemonLeanChecks(t *testing.T) {
+	var redirected, direct atomic.Int64
+	var sick atomic.Bool
+	serve := func(n *atomic.Int64, redirect bool) uint16 {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if redirect && r.URL.Path == "/" {
+				http.Redirect(w, r, "/ok", http.StatusFound)
+				return
+			}
+			if sick.Load() {
+				http.Error(w, "sick", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprint(w, "ok")
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				n.Add(1)
+			}
+		}
+		srv.Start()
+		t.Cleanup(srv.Close)
+		return netip.MustParseAddrPort(srv.Listener.Addr().String()).Port()
+	}
+	rp, dp := serve(&redirected, true), serve(&direct, false)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := netip.MustParseAddrPort(ln.Addr().String()).Port()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	cfg := fmt.Sprintf(`checktimeout=1
+checkinterval=0.03
+quiescent=no
+virtual=10.255.0.1:80
+    real=127.0.0.1:%d masq 2
+    real=127.0.0.1:%d masq 1
+    service=http
+    request="/"
+    receive="ok"
+virtual=10.255.0.2:80
+    real=127.0.0.1:%d masq 1
+    checktype=connect
+`, rp, dp, cp)
+	ipvs := &kernel.FakeIPVS{}
+	h := start(t, ipvs, cfg)
+	dest := func(port uint16, w int) kernel.Dest {
+		return kernel.Dest{Addr: netip.MustParseAddr("127.0.0.1"), Port: port, Forward: kernel.ForwardMasq, Weight: w}
+	}
+	h.waitReals([]kernel.Dest{dest(rp, 2), dest(dp, 1)})
+	sick.Store(true)
+	h.waitReals(nil)
+	sick.Store(false)
+	h.waitReals([]kernel.Dest{dest(rp, 2), dest(dp, 1)})
+	connectVIP := kernel.ServiceKey{Proto: kernel.TCP, Addr: netip.MustParseAddr("10.255.0.2"), Port: 80}
+	if got, _ := ipvs.Dests(connectVIP); len(got) != 1 || got[0] != dest(cp, 1) {
+		t.Errorf("connect-checked virtual: %v", got)
+	}
+	ln.Close()
+	h.stop()
+	// The redirecting real: a connection by the loop, then the worker's
+	// client (request and redirect) for each check; the direct one: one.
+	if r, d := redirected.Load(), direct.Load(); r < 4 || d < 2 {
+		t.Errorf("connections: %d to the redirecting real, %d to the direct one", r, d)
+	}
+}
