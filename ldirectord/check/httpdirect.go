@@ -240,8 +240,9 @@ func (c *httpCheck) answer(answer []byte, eof bool, ioErr error) (done, full boo
 	if ioErr != nil {
 		return true, false, c.failed(ioErr)
 	}
+	rd := bytes.NewReader(answer)
 	br := readers.Get().(*bufio.Reader)
-	br.Reset(bytes.NewReader(answer))
+	br.Reset(rd)
 	defer func() { br.Reset(nil); readers.Put(br) }()
 	incomplete := func(err error) bool {
 		return !eof && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
@@ -259,6 +260,24 @@ func (c *httpCheck) answer(answer []byte, eof bool, ioErr error) (done, full boo
 	}
 	if err := c.status(resp); err != nil || c.re == nil {
 		return true, false, err
+	}
+	if resp.Body == http.NoBody {
+		return true, false, c.match(nil)
+	}
+	if resp.TransferEncoding == nil {
+		// Content-Length, or up to the close (eof by now): the body is the
+		// rest of answer, matched where it lies.
+		body := answer[len(answer)-rd.Len()-br.Buffered():]
+		if need := min(resp.ContentLength, maxBody); need >= 0 {
+			if int64(len(body)) < need {
+				if !eof {
+					return false, false, nil
+				}
+				return true, false, c.failed(fmt.Errorf("reading body: %w", io.ErrUnexpectedEOF))
+			}
+			body = body[:need]
+		}
+		return true, false, c.match(body[:min(len(body), maxBody)])
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	switch {

@@ -104,6 +104,7 @@ func TestLoopHTTPAsCheck(t *testing.T) {
 		{name: "ok", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"), receive: "ok"},
 		{name: "no match", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbad\n"), receive: "ok"},
 		{name: "503", answer: writes("HTTP/1.0 503 Service Unavailable\r\n\r\nfailing"), receive: "ok"},
+		{name: "more than its length", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok, and more"), receive: "^ok$"},
 		{name: "no receive", answer: writes("HTTP/1.1 204 No Content\r\n\r\n")},
 		{name: "chunked", answer: writes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"), receive: "^ok$"},
 		{name: "to the close", answer: writes("HTTP/1.0 200 OK\r\n\r\nall ok here"), receive: "ok here$"},

@@ -57,7 +57,8 @@ type Job struct {
 	// CheckType is the phase actually run: "connect" or "negotiate" for a
 	// combined check, else the virtual's checktype.
 	CheckType string
-	// Virtuals are the IDs of the virtuals that use this check.
+	// Virtuals are the IDs of the virtuals that use this check (shared:
+	// not to be changed).
 	Virtuals []string
 }
 
@@ -220,6 +221,7 @@ type chk struct {
 	last        check.Result
 	lastAt      time.Time
 	members     []*member
+	virtuals    []string // the IDs of members' virtuals, once asked for
 }
 
 // New builds the engine for cfg; first checks are due from Options.Now on.
@@ -310,7 +312,7 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 				timing[c] = timing[c].merge(p)
 			} else {
 				if c = oldChecks[key]; c != nil {
-					c.members = nil
+					c.members, c.virtuals = nil, nil
 					c.target.Virtual, c.target.FWMark = virtualAddrPort(&vc), vc.FWMark
 					c.makeLean()
 				} else {
@@ -341,7 +343,7 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 					m.state = Up
 				}
 			}
-			c.members = append(c.members, m)
+			c.members, c.virtuals = append(c.members, m), nil
 			v.members = append(v.members, m)
 		}
 		v.live = v.anyUp()
@@ -535,11 +537,14 @@ func (e *Engine) Due(now time.Time) []Job {
 			j.Checker = maintenance{dir: e.cfg.MaintenanceDir, in: e.opts.InMaintenance, Checker: j.Checker}
 			j.Lean = nil // the maintenance file is looked at first
 		}
-		for _, m := range c.members { // few: a linear search beats a map per job
-			if !slices.Contains(j.Virtuals, m.v.id) {
-				j.Virtuals = append(j.Virtuals, m.v.id)
+		if c.virtuals == nil {
+			for _, m := range c.members { // few: a linear search beats a map
+				if !slices.Contains(c.virtuals, m.v.id) {
+					c.virtuals = append(c.virtuals, m.v.id)
+				}
 			}
 		}
+		j.Virtuals = c.virtuals
 		jobs = append(jobs, j)
 	}
 	return jobs
