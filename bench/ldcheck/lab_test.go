@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 // returns their directory.
 func build(t testing.TB) string {
 	t.Helper()
-	return binaries.Build(t, "github.com/hasuite/hasuite/bench/ldcheck/ours",
+	return binaries.Build(t, "github.com/hasuite/hasuite/bench/ldcheck/ours", "github.com/hasuite/hasuite/bench/ldcheck/bare",
 		"github.com/hasuite/hasuite/bench/ldcheck/ldserver", "github.com/hasuite/hasuite/bench/ldcheck/ipvsadm")
 }
 
@@ -157,14 +157,18 @@ func startDaemon(t testing.TB, h *netns.Host, impl, dir, cfg string) *daemon {
 	}
 	d := &daemon{opsPath: filepath.Join(dir, "ops")}
 	var cmd *exec.Cmd
-	if impl == Ours {
+	switch impl {
+	case Bare:
+		cmd = h.Command(context.Background(), filepath.Join(bin, "bare"), cfgPath, "start")
+		cmd.Env = append(os.Environ(), "LDCHECK_OPS="+d.opsPath)
+	case Ours:
 		ours := filepath.Join(bin, "ours")
 		if *flagOursBin != "" {
 			ours = *flagOursBin
 		}
 		cmd = h.Command(context.Background(), ours, cfgPath, "start")
 		cmd.Env = append(os.Environ(), "LDCHECK_OPS="+d.opsPath, "HASUITE_LDIRECTORD_RUNDIR="+dir)
-	} else {
+	default:
 		cmd = h.Command(context.Background(), "sh", "-c", fmt.Sprintf(
 			"mount --bind %s /usr/sbin/ipvsadm && exec %s %s start",
 			filepath.Join(bin, "ipvsadm"), perlLdirectord, cfgPath))

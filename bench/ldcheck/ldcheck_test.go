@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	flagImpls      = flag.String("ldcheck.impl", "perl,ours", "implementations: perl, ours or both")
+	flagImpls      = flag.String("ldcheck.impl", "perl,ours", "implementations, comma-separated: perl, ours, bare (the floor: our check loop alone, (a) only)")
 	flagRuns       = flag.String("ldcheck.runs", "scale,detect", "runs: scale (a), detect (b) or both")
 	flagScales     = flag.String("ldcheck.scale", "10000/1000", "(a): reals/virtuals pairs, comma-separated")
 	flagWindow     = flag.Duration("ldcheck.window", 30*time.Second, "(a): the measured window")
@@ -97,8 +97,10 @@ func BenchmarkLdcheck(b *testing.B) {
 			impls = append(impls, Perl)
 		case "ours":
 			impls = append(impls, Ours)
+		case "bare":
+			impls = append(impls, Bare)
 		default:
-			b.Fatalf("-ldcheck.impl: unknown implementation %q (want perl or ours)", f)
+			b.Fatalf("-ldcheck.impl: unknown implementation %q (want perl, ours or bare)", f)
 		}
 	}
 	build(b)
@@ -128,6 +130,9 @@ func BenchmarkLdcheck(b *testing.B) {
 				b.Fatalf("-ldcheck.blackholed: bad count %q", f)
 			}
 			for _, impl := range impls {
+				if impl == Bare {
+					continue // it removes no real
+				}
 				b.Run(fmt.Sprintf("detect-bh%d/%s", n, implName(impl)), func(b *testing.B) {
 					r := detectRun(b, impl, n)
 					detect = append(detect, r)
@@ -149,8 +154,11 @@ func BenchmarkLdcheck(b *testing.B) {
 }
 
 func implName(impl string) string {
-	if impl == Perl {
+	switch impl {
+	case Perl:
 		return "perl"
+	case Bare:
+		return "bare"
 	}
 	return "ours"
 }

@@ -27,6 +27,9 @@ func kind(impl string) string {
 func Records(scale []ScaleRow, detect []DetectRow) []result.Record {
 	var out []result.Record
 	for _, r := range scale {
+		if r.Impl == Bare {
+			continue // no classic counterpart: the table and log only
+		}
 		c := fmt.Sprintf("%d/%d", r.Reals, r.Virtuals)
 		add := func(metric, unit string, v ...float64) {
 			out = append(out, result.Record{Bench: "ldcheck-scale", Case: c, Impl: kind(r.Impl), Program: r.Impl,

@@ -26,6 +26,9 @@ import (
 const (
 	Perl = "Perl ldirectord 4.12"
 	Ours = "hasuite ldirectord"
+	// Bare is the floor (-ldcheck.impl bare, (a) only): hasuite's check
+	// loop making the same checks with no daemon around it (see bare/).
+	Bare = "floor: hasuite's check loop alone"
 )
 
 // Op is one IPVS call as ours/ and ipvsadm/ record it, a line

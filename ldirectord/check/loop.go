@@ -43,12 +43,15 @@ type LoopJob struct {
 	ID       uint64
 	Exchange Exchange
 	Timeout  time.Duration
+	// Ref is the submitter's, handed back with the result.
+	Ref any
 }
 
 // LoopResult is a finished LoopJob. Full: the Loop could not finish it
 // (a redirect, or no socket to be had); run the checker's Check instead.
 type LoopResult struct {
 	ID     uint64
+	Ref    any
 	Result Result
 	Full   bool
 }
@@ -84,6 +87,7 @@ type Loop struct {
 type flight struct {
 	fd        int
 	id        uint64
+	ref       any
 	ex        Exchange
 	start     time.Time
 	deadline  time.Time
@@ -159,14 +163,14 @@ func (l *Loop) Close() {
 // happens next, Step reports.
 func (l *Loop) Start(job LoopJob, now time.Time) {
 	f := l.flight()
-	f.id, f.ex, f.start, f.deadline = job.ID, job.Exchange, now, now.Add(job.Timeout)
+	f.id, f.ref, f.ex, f.start, f.deadline = job.ID, job.Ref, job.Exchange, now, now.Add(job.Timeout)
 	a := job.Exchange.Addr.Addr().Unmap()
 	family, sa, salen := sockaddr(a, job.Exchange.Addr.Port())
 	fd, err := l.socket(family)
 	if err != nil {
 		// Out of descriptors or memory: the checker's own Check, which
 		// waits for a worker, rather than a real marked down.
-		l.finished = append(l.finished, LoopResult{ID: job.ID, Full: true})
+		l.finished = append(l.finished, LoopResult{ID: job.ID, Ref: job.Ref, Full: true})
 		l.unused = append(l.unused, f)
 		return
 	}
@@ -348,7 +352,7 @@ func (l *Loop) fail(f *flight, err error) {
 // real closed first (peerClosed), else closed as a net.Conn is (a FIN,
 // or a reset if an answer is left unread).
 func (l *Loop) finish(f *flight, full bool, verdict error, peerClosed bool) {
-	l.finished = append(l.finished, LoopResult{ID: f.id, Full: full,
+	l.finished = append(l.finished, LoopResult{ID: f.id, Ref: f.ref, Full: full,
 		Result: Result{OK: verdict == nil && !full, Err: verdict, Latency: time.Since(f.start)}})
 	heap.Remove(&l.expiries, f.index)
 	l.flights[f.fd] = nil

@@ -113,21 +113,18 @@ type Options struct {
 
 // Daemon is a running ldirectord.
 type Daemon struct {
-	o        Options
-	log      logrus.FieldLogger
-	cfg      *config.Config
-	eng      Engine
-	rec      *lvs.Reconciler
-	applied  []lvs.Virtual // the desired table of the last apply
-	dirty    bool          // the last apply failed somewhere: resync fully
-	status   config.Status
-	adopted  map[adoptKey]kernel.Dest
-	inflight map[uint64]bool
+	o       Options
+	log     logrus.FieldLogger
+	cfg     *config.Config
+	eng     Engine
+	rec     *lvs.Reconciler
+	applied []lvs.Virtual // the desired table of the last apply
+	dirty   bool          // the last apply failed somewhere: resync fully
+	status  config.Status
+	adopted map[adoptKey]kernel.Dest
 	// leanLoop runs the checks it can (Job.Lean) without a worker, stepped
-	// with the due timer; nil when epoll is not to be had. leanJobs are
-	// its jobs by ID.
+	// with the due timer; nil when epoll is not to be had.
 	leanLoop *check.Loop
-	leanJobs map[uint64]Job
 	results  chan result
 	checks   sync.WaitGroup // the check workers
 	jobs     chan Job       // due jobs to the workers
@@ -181,15 +178,13 @@ func New(o Options) *Daemon {
 	}
 	d := &Daemon{
 		o: o, log: o.Log, cfg: o.Config,
-		rec:      lvs.New(o.IPVS, nil),
-		adopted:  map[adoptKey]kernel.Dest{},
-		inflight: map[uint64]bool{},
-		leanJobs: map[uint64]Job{},
-		results:  make(chan result, 64),
-		jobs:     make(chan Job),
-		downAt:   map[string]time.Time{},
-		fbOn:     map[string]bool{},
-		scrapes:  make(chan statusRequest),
+		rec:     lvs.New(o.IPVS, nil),
+		adopted: map[adoptKey]kernel.Dest{},
+		results: make(chan result, 64),
+		jobs:    make(chan Job),
+		downAt:  map[string]time.Time{},
+		fbOn:    map[string]bool{},
+		scrapes: make(chan statusRequest),
 	}
 	return d
 }
@@ -302,7 +297,6 @@ func (d *Daemon) result(res result) bool {
 // feed gives the engine a check's result and handles its events; it
 // reports whether the real's state changed.
 func (d *Daemon) feed(id uint64, r check.Result) bool {
-	delete(d.inflight, id)
 	evs := d.eng.Result(time.Now(), id, r)
 	if len(evs) == 0 {
 		return false
@@ -320,10 +314,9 @@ func (d *Daemon) stepLean(ctx context.Context, now time.Time) bool {
 	}
 	changed, full := false, false
 	for _, lr := range d.leanLoop.Step(now) {
-		j := d.leanJobs[lr.ID]
-		delete(d.leanJobs, lr.ID)
+		j := lr.Ref.(*Job)
 		if lr.Full {
-			d.pending, full = append(d.pending, j), true
+			d.pending, full = append(d.pending, *j), true
 			continue
 		}
 		d.metrics.check(j.CheckType, lr.Result)
@@ -378,17 +371,14 @@ func (d *Daemon) arm(timer *time.Timer) {
 // runDue starts every due job not already running on the lean loop, or
 // hands it to the check workers when the loop cannot run it.
 func (d *Daemon) runDue(ctx context.Context, now time.Time) {
-	for _, j := range d.eng.Due(now) {
-		if d.inflight[j.ID] {
-			continue
-		}
-		d.inflight[j.ID] = true
+	jobs := d.eng.Due(now) // the engine hands out each check once until its result
+	for i := range jobs {
+		j := &jobs[i]
 		if d.leanLoop != nil && j.Lean != nil {
-			d.leanJobs[j.ID] = j
-			d.leanLoop.Start(check.LoopJob{ID: j.ID, Exchange: *j.Lean, Timeout: j.Timeout}, now)
+			d.leanLoop.Start(check.LoopJob{ID: j.ID, Exchange: *j.Lean, Timeout: j.Timeout, Ref: j}, now)
 			continue
 		}
-		d.pending = append(d.pending, j)
+		d.pending = append(d.pending, *j)
 	}
 	d.dispatch(ctx)
 }
