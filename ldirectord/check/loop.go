@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -57,8 +58,9 @@ type LoopResult struct {
 }
 
 // Loop runs Exchanges without a goroutine, timer or context per check:
-// non-blocking sockets in one epoll set, which its owner steps every
-// quantum while checks are under way (Busy). At 10,000 checks a second a
+// non-blocking sockets in one epoll set, which its owner steps, at most
+// every quantum, when a socket has something to report (Ready) or a
+// deadline comes (NextStep). At 10,000 checks a second a
 // goroutine per check (Go's poller, channels, a context each) costs more
 // CPU than the kernel's TCP work. Stepping every quantum, rather than
 // waking for every packet, handles about quantum × rate sockets a step, and
@@ -72,7 +74,14 @@ type LoopResult struct {
 //
 // A Loop is not safe for concurrent use: one goroutine owns it.
 type Loop struct {
-	ep       int
+	ep    int
+	watch chan struct{} // Watch's requests to the watcher
+	ready chan struct{}
+	// The watcher's wait, for Close to end it.
+	mu       sync.Mutex
+	watching *os.File
+	closed   bool
+
 	flights  []*flight // by descriptor
 	expiries expiryHeap
 	spare    map[int][]int // reset sockets by address family
@@ -109,17 +118,100 @@ func NewLoop() (*Loop, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	return &Loop{
+	// The watcher puts the epoll set on Go's poller (it is readable while
+	// a socket is ready), which wants it non-blocking.
+	if err := unix.SetNonblock(ep, true); err != nil {
+		unix.Close(ep)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	l := &Loop{
 		ep:     ep,
+		watch:  make(chan struct{}, 1),
+		ready:  make(chan struct{}, 1),
 		spare:  map[int][]int{},
 		events: make([]unix.EpollEvent, 256),
 		read:   make([]byte, 64<<10),
-	}, nil
+	}
+	go l.watcher()
+	return l, nil
 }
 
+// watcher signals Ready once a socket is ready after each Watch, until
+// Close. The epoll set is on Go's poller (through a duplicate descriptor)
+// only while it waits: registered there, every socket event would also
+// wake Go's own poller, a cost at thousands of checks a second.
+func (l *Loop) watcher() {
+	for range l.watch {
+		if !l.wait() {
+			return
+		}
+		select {
+		case l.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wait blocks until the epoll set is readable, or reports false once the
+// loop is closed.
+func (l *Loop) wait() bool {
+	fd, err := unix.FcntlInt(uintptr(l.ep), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return true // the owner steps early, as on a spurious Ready
+	}
+	f := os.NewFile(uintptr(fd), "epoll")
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		f.Close()
+		return false
+	}
+	l.watching = f
+	l.mu.Unlock()
+	waited := false
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Read(func(uintptr) bool { // first call: wait; second: ready (or closed)
+			done := waited
+			waited = true
+			return done
+		})
+	}
+	l.mu.Lock()
+	l.watching = nil
+	closed := l.closed
+	l.mu.Unlock()
+	f.Close()
+	return !closed
+}
+
+// Watch asks for a signal on Ready when a socket of the loop has
+// something to report (it may come early: then a Step finds nothing).
+func (l *Loop) Watch() {
+	select {
+	case l.watch <- struct{}{}:
+	default:
+	}
+}
+
+// Ready receives after Watch when a socket is ready.
+func (l *Loop) Ready() <-chan struct{} { return l.ready }
+
 // Busy reports whether checks are under way (or finished and not yet
-// returned by Step): the owner must step the loop.
+// returned by Step).
 func (l *Loop) Busy() bool { return len(l.expiries) > 0 || len(l.finished) > 0 }
+
+// NextStep is when the loop must be stepped even without Ready: the
+// zero time when results wait for Step, else the earliest deadline; false
+// when no check is under way.
+func (l *Loop) NextStep() (time.Time, bool) {
+	switch {
+	case len(l.finished) > 0:
+		return time.Time{}, true
+	case len(l.expiries) > 0:
+		return l.expiries[0].deadline, true
+	}
+	return time.Time{}, false
+}
 
 // Step moves the checks on by what their sockets report, ends those past
 // their deadline at now, and returns the checks finished since the last
@@ -156,6 +248,13 @@ func (l *Loop) Close() {
 			unix.Close(fd)
 		}
 	}
+	l.mu.Lock()
+	l.closed = true
+	if l.watching != nil {
+		l.watching.Close() // the watcher's wait ends
+	}
+	l.mu.Unlock()
+	close(l.watch)
 	unix.Close(l.ep)
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hasuite/hasuite/test/blackhole"
 )
 
 // newLoop is a Loop closed when the test ends.
@@ -257,7 +259,7 @@ func TestLoopConnect(t *testing.T) {
 	closedAddr := addrPort(t, closed.Addr())
 	closed.Close()
 	l := newLoop(t)
-	for i, real := range []netip.AddrPort{addrPort(t, ln.Addr()), closedAddr, fullListener(t)} {
+	for i, real := range []netip.AddrPort{addrPort(t, ln.Addr()), closedAddr, blackhole.Listener(t)} {
 		target := Target{Protocol: "tcp", Real: real}
 		ex, ok := Connect{}.Lean(target)
 		if !ok {
@@ -313,5 +315,72 @@ func TestLeanOnlyPlainHTTP(t *testing.T) {
 		if _, lean := c.h.Lean(c.t); lean != c.lean {
 			t.Errorf("%s %+v: lean %v, want %v", c.h.Service, c.t, lean, c.lean)
 		}
+	}
+}
+
+// TestLoopWakes checks what the owner steps by: Ready when a socket has
+// something to report, NextStep for deadlines and waiting results. A
+// black-holed real gives no Ready until its deadline; a slow one gives a
+// few (the handshake, acknowledgements, the answer), not one a quantum.
+func TestLoopWakes(t *testing.T) {
+	l := newLoop(t)
+	if _, ok := l.NextStep(); ok {
+		t.Fatal("an idle loop asks for a step")
+	}
+	ready := func(within time.Duration) bool {
+		select {
+		case <-l.Ready():
+			return true
+		case <-time.After(within):
+			return false
+		}
+	}
+
+	// Never answered: no Ready; NextStep is the deadline.
+	start := time.Now()
+	ex, _ := Connect{}.Lean(Target{Protocol: "tcp", Real: blackhole.Listener(t)})
+	l.Start(LoopJob{ID: 1, Exchange: ex, Timeout: 400 * time.Millisecond}, start)
+	if r := l.Step(time.Now()); len(r) != 0 {
+		t.Fatalf("black-holed: %+v", r)
+	}
+	l.Watch()
+	if ready(250 * time.Millisecond) {
+		t.Error("Ready for a real that never answers")
+	}
+	if at, ok := l.NextStep(); !ok || !at.Equal(start.Add(400*time.Millisecond)) {
+		t.Errorf("NextStep %v %v, want the deadline", at, ok)
+	}
+	time.Sleep(time.Until(start.Add(400 * time.Millisecond)))
+	if r := l.Step(time.Now()); len(r) != 1 || r[0].Result.OK {
+		t.Fatalf("at the deadline: %+v", r)
+	}
+
+	// Answered after 150 ms: stepped on Ready only, a few times.
+	ln := listenOn(t, "tcp4")
+	next := scripted(t, ln)
+	next <- func(c *net.TCPConn) {
+		time.Sleep(150 * time.Millisecond)
+		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	}
+	ex, _ = HTTP{Service: "http"}.Lean(Target{Protocol: "tcp", Real: addrPort(t, ln.Addr()), Request: "/", Receive: "ok"})
+	start = time.Now()
+	l.Start(LoopJob{ID: 2, Exchange: ex, Timeout: 5 * time.Second}, start)
+	for steps := 1; ; steps++ {
+		l.Watch()
+		if !ready(2 * time.Second) {
+			t.Fatal("no Ready for the answer")
+		}
+		if r := l.Step(time.Now()); len(r) > 0 {
+			if !r[0].Result.OK || time.Since(start) < 140*time.Millisecond {
+				t.Fatalf("after %v: %+v", time.Since(start), r)
+			}
+			if steps > 10 {
+				t.Errorf("%d steps for one check", steps)
+			}
+			break
+		}
+	}
+	if _, ok := l.NextStep(); ok || l.Busy() {
+		t.Error("busy after the last check")
 	}
 }

@@ -8,14 +8,13 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/hasuite/hasuite/test/blackhole"
 )
 
 // listenOn opens a loopback listener on network ("tcp4" or "tcp6"), or
@@ -115,42 +114,11 @@ func TestRawConnRefused(t *testing.T) {
 	}
 }
 
-// fullListener is a listener whose accept queue is full: the kernel drops
-// further SYNs, so a connect to it hangs as to a black-holed real.
-func fullListener(t *testing.T) netip.AddrPort {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*unix.SockaddrInet4).Port))
-	// Fill the queue (backlog 0 holds one) with connections never accepted.
-	for i := 0; i < 2; i++ {
-		c, err := net.DialTimeout("tcp", ap.String(), 200*time.Millisecond)
-		if err != nil {
-			break
-		}
-		t.Cleanup(func() { c.Close() })
-	}
-	return ap
-}
-
 // TestRawConnConnectDeadline checks that a connect that is never answered
 // ends at the deadline, or at once when the context is cancelled, with
 // the dial's error.
 func TestRawConnConnectDeadline(t *testing.T) {
-	ap := fullListener(t)
+	ap := blackhole.Listener(t)
 	for _, cancelled := range []bool{false, true} {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		if cancelled {

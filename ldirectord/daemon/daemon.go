@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -123,14 +124,17 @@ type Daemon struct {
 	status  config.Status
 	adopted map[adoptKey]kernel.Dest
 	// leanLoop runs the checks it can (Job.Lean) without a worker, stepped
-	// with the due timer; nil when epoll is not to be had.
-	leanLoop *check.Loop
-	results  chan result
-	checks   sync.WaitGroup // the check workers
-	jobs     chan Job       // due jobs to the workers
-	pending  []Job          // due jobs waiting for a free worker, from pendHead on
-	pendHead int
-	workers  int // check workers started (at most MaxChecks)
+	// with the due timer; nil when epoll is not to be had. leanReady: it
+	// has signalled a ready socket since its last step.
+	leanLoop  *check.Loop
+	leanReady bool
+	leanSteps atomic.Int64 // steps of leanLoop so far (tests)
+	results   chan result
+	checks    sync.WaitGroup // the check workers
+	jobs      chan Job       // due jobs to the workers
+	pending   []Job          // due jobs waiting for a free worker, from pendHead on
+	pendHead  int
+	workers   int // check workers started (at most MaxChecks)
 	// The due timer: armedFor is what it is set to (zero: not set), lastDue
 	// when it last fired.
 	armedFor, lastDue time.Time
@@ -221,10 +225,11 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 
 	checkCtx, cancelChecks := context.WithCancel(context.Background())
 	defer cancelChecks()
+	var leanReady <-chan struct{} // nil (never ready) without the loop
 	if l, err := check.NewLoop(); err != nil {
 		d.log.WithError(err).Warn("every check runs on a worker of its own")
 	} else {
-		d.leanLoop = l
+		d.leanLoop, leanReady = l, l.Ready()
 		defer l.Close()
 	}
 	timer := time.NewTimer(time.Hour)
@@ -256,6 +261,8 @@ func (d *Daemon) Run(ctx context.Context, reloads <-chan struct{}) error {
 			if d.stepLean(checkCtx, now) {
 				d.applyChanges()
 			}
+		case <-leanReady:
+			d.leanReady = true
 		case req := <-d.scrapes:
 			d.answerStatus(req)
 		case res := <-d.results:
@@ -294,6 +301,13 @@ func (d *Daemon) result(res result) bool {
 	}
 }
 
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // feed gives the engine a check's result and handles its events; it
 // reports whether the real's state changed.
 func (d *Daemon) feed(id uint64, r check.Result) bool {
@@ -313,6 +327,8 @@ func (d *Daemon) stepLean(ctx context.Context, now time.Time) bool {
 		return false
 	}
 	changed, full := false, false
+	d.leanReady = false
+	d.leanSteps.Add(1)
 	for _, lr := range d.leanLoop.Step(now) {
 		j := lr.Ref.(*Job)
 		if lr.Full {
@@ -342,17 +358,29 @@ func (d *Daemon) pollInterval() time.Duration {
 const dueQuantum = 5 * time.Millisecond
 
 // arm sets timer to the engine's next due time, or to the lean loop's
-// next step while it has checks under way (no sooner than dueQuantum after
-// it last fired), touching it only when that time changed.
+// next step if sooner (no sooner than dueQuantum after it last fired),
+// touching it only when that time changed.
 func (d *Daemon) arm(timer *time.Timer) {
 	next := d.eng.NextDue()
 	if next.IsZero() {
 		next = time.Now().Add(time.Hour)
 	}
-	if d.leanLoop != nil && d.leanLoop.Busy() {
-		next = d.lastDue // the lean loop is stepped every dueQuantum
+	soonest := d.lastDue.Add(dueQuantum)
+	if d.leanLoop != nil {
+		// The lean loop is stepped with due checks, or when a socket is
+		// ready or a deadline comes, no sooner than dueQuantum after its
+		// last step. Ready is asked for only when no step is that near:
+		// at thousands of checks a second the quantum's steps suffice.
+		if at, ok := d.leanLoop.NextStep(); ok {
+			if d.leanReady {
+				at = d.lastDue
+			}
+			if next = minTime(next, at); next.After(soonest) {
+				d.leanLoop.Watch()
+			}
+		}
 	}
-	if soonest := d.lastDue.Add(dueQuantum); next.Before(soonest) {
+	if next.Before(soonest) {
 		next = soonest
 	}
 	if next.Equal(d.armedFor) {

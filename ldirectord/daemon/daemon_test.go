@@ -80,6 +80,7 @@ type harness struct {
 	reloads chan struct{}
 	cancel  context.CancelFunc
 	done    chan error
+	d       *Daemon
 }
 
 func writeConfig(t *testing.T, path, text string) *config.Config {
@@ -232,6 +233,7 @@ func startIn(t *testing.T, dir string, ipvs *kernel.FakeIPVS, cfgText string) *h
 	l.Formatter = &classicFormatter{}
 	l.SetLevel(logrus.DebugLevel)
 	d := New(Options{ConfigPath: h.cfgPath, Config: cfg, IPVS: ipvs, Log: l, Hostname: "director"})
+	h.d = d
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- d.Run(ctx, h.reloads) }()

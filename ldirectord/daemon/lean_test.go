@@ -10,8 +10,10 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hasuite/hasuite/internal/kernel"
+	"github.com/hasuite/hasuite/test/blackhole"
 )
 
 // TestDaemonLeanChecks runs a plain-http real that redirects (the loop
@@ -91,5 +93,31 @@ virtual=10.255.0.2:80
 	// client (request and redirect) for each check; the direct one: one.
 	if r, d := redirected.Load(), direct.Load(); r < 4 || d < 2 {
 		t.Errorf("connections: %d to the redirecting real, %d to the direct one", r, d)
+	}
+}
+
+// TestDaemonLeanIdle checks that a check that hangs (a black-holed real)
+// does not make the daemon step the lean loop every quantum while it
+// waits: only when a socket is ready, a deadline comes or checks are due.
+func TestDaemonLeanIdle(t *testing.T) {
+	dead := blackhole.Listener(t)
+	h := start(t, &kernel.FakeIPVS{}, fmt.Sprintf(`checktimeout=5
+negotiatetimeout=5
+checkinterval=1
+virtual=10.255.0.1:80
+    real=127.0.0.1:%d masq 1
+    service=http
+    request="/"
+    receive="ok"
+`, dead.Port()))
+	time.Sleep(200 * time.Millisecond) // the first check starts
+	before := h.d.leanSteps.Load()
+	if before == 0 {
+		t.Fatal("the lean loop never ran the check")
+	}
+	time.Sleep(time.Second)
+	// Stepped every 5 ms that would be about 200.
+	if n := h.d.leanSteps.Load() - before; n > 20 {
+		t.Errorf("%d steps of the lean loop in 1 s with one check hanging", n)
 	}
 }
