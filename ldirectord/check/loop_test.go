@@ -71,18 +71,23 @@ func scripted(t *testing.T, ln net.Listener) chan<- func(*net.TCPConn) {
 			b := <-next
 			go func() {
 				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
+				readHead(c)
 				b(c.(*net.TCPConn))
 			}()
 		}
 	}()
 	return next
+}
+
+// readHead reads a request head, up to its empty line.
+func readHead(c net.Conn) {
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil || line == "\r\n" {
+			return
+		}
+	}
 }
 
 func writes(s string) func(*net.TCPConn) {
@@ -229,13 +234,7 @@ func serveEach(ln net.Listener, answer string, hold time.Duration) {
 		go func() {
 			defer wg.Done()
 			defer c.Close()
-			br := bufio.NewReader(c)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
+			readHead(c)
 			c.Write([]byte(answer))
 			time.Sleep(hold)
 		}()

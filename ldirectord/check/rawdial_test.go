@@ -149,25 +149,9 @@ func TestRawConnConnectDeadline(t *testing.T) {
 // that answers slowly within and beyond the deadline.
 func TestHTTPDirectServerFaults(t *testing.T) {
 	ln := listenOn(t, "tcp4")
-	type behaviour func(c *net.TCPConn)
-	answer := func(c *net.TCPConn) {
-		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"))
-	}
-	next := make(chan behaviour, 1)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b := <-next
-			go func() {
-				defer c.Close()
-				bufio.NewReader(c).ReadString('\n') // the request line
-				b(c.(*net.TCPConn))
-			}()
-		}
-	}()
+	type behaviour = func(c *net.TCPConn)
+	answer := writes("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+	next := scripted(t, ln)
 	cases := []struct {
 		name    string
 		b       behaviour
