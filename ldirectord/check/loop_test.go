@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/hasuite/hasuite/test/blackhole"
+	"github.com/hasuite/hasuite/test/tcptest"
 )
 
 // newLoop is a Loop closed when the test ends.
@@ -245,20 +245,12 @@ func serveEach(ln net.Listener, answer string, hold time.Duration) {
 // passed, refused, and never answered (deadline).
 func TestLoopConnect(t *testing.T) {
 	ln := listenOn(t, "tcp4")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go tcptest.CloseEach(ln)
 	closed := listenOn(t, "tcp4")
 	closedAddr := addrPort(t, closed.Addr())
 	closed.Close()
 	l := newLoop(t)
-	for i, real := range []netip.AddrPort{addrPort(t, ln.Addr()), closedAddr, blackhole.Listener(t)} {
+	for i, real := range []netip.AddrPort{addrPort(t, ln.Addr()), closedAddr, tcptest.Hanging(t)} {
 		target := Target{Protocol: "tcp", Real: real}
 		ex, ok := Connect{}.Lean(target)
 		if !ok {
@@ -337,7 +329,7 @@ func TestLoopWakes(t *testing.T) {
 
 	// Never answered: no Ready; NextStep is the deadline.
 	start := time.Now()
-	ex, _ := Connect{}.Lean(Target{Protocol: "tcp", Real: blackhole.Listener(t)})
+	ex, _ := Connect{}.Lean(Target{Protocol: "tcp", Real: tcptest.Hanging(t)})
 	l.Start(LoopJob{ID: 1, Exchange: ex, Timeout: 400 * time.Millisecond}, start)
 	if r := l.Step(time.Now()); len(r) != 0 {
 		t.Fatalf("black-holed: %+v", r)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hasuite/hasuite/test/blackhole"
+	"github.com/hasuite/hasuite/test/tcptest"
 )
 
 // listenOn opens a loopback listener on network ("tcp4" or "tcp6"), or
@@ -118,7 +118,7 @@ func TestRawConnRefused(t *testing.T) {
 // ends at the deadline, or at once when the context is cancelled, with
 // the dial's error.
 func TestRawConnConnectDeadline(t *testing.T) {
-	ap := blackhole.Listener(t)
+	ap := tcptest.Hanging(t)
 	for _, cancelled := range []bool{false, true} {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		if cancelled {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hasuite/hasuite/internal/kernel"
-	"github.com/hasuite/hasuite/test/blackhole"
+	"github.com/hasuite/hasuite/test/tcptest"
 )
 
 // TestDaemonLeanChecks runs a plain-http real that redirects (the loop
@@ -51,15 +51,7 @@ func TestDaemonLeanChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp := netip.MustParseAddrPort(ln.Addr().String()).Port()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go tcptest.CloseEach(ln)
 	cfg := fmt.Sprintf(`checktimeout=1
 checkinterval=0.03
 quiescent=no
@@ -100,7 +92,7 @@ virtual=10.255.0.2:80
 // does not make the daemon step the lean loop every quantum while it
 // waits: only when a socket is ready, a deadline comes or checks are due.
 func TestDaemonLeanIdle(t *testing.T) {
-	dead := blackhole.Listener(t)
+	dead := tcptest.Hanging(t)
 	h := start(t, &kernel.FakeIPVS{}, fmt.Sprintf(`checktimeout=5
 negotiatetimeout=5
 checkinterval=1

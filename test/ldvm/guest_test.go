@@ -28,6 +28,7 @@ import (
 
 	"github.com/hasuite/hasuite/internal/kernel"
 	"github.com/hasuite/hasuite/test/ipvsvm"
+	"github.com/hasuite/hasuite/test/tcptest"
 )
 
 // perlLdirectord is Debian's classic daemon, visible in the guest through
@@ -121,15 +122,7 @@ func (r *ldReal) Start() {
 	}
 	r.ln = ln
 	if r.body.Load().(string) == "" {
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		go tcptest.CloseEach(ln)
 		return
 	}
 	r.srv = &http.Server{

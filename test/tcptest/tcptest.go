@@ -1,8 +1,9 @@
-// Package blackhole gives tests a loopback address whose connects hang, as
-// to a black-holed real server, without root or a firewall rule.
-package blackhole
+// Package tcptest gives tests loopback TCP endpoints that misbehave as
+// real servers do: one whose connects hang (black-holed, without root or a
+// firewall rule), one that accepts and closes at once.
+package tcptest
 
-// blackhole.go: a listener whose accept queue is full.
+// tcptest.go: a listener whose accept queue is full; accept-and-close.
 
 import (
 	"net"
@@ -13,10 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Listener returns the address of a listener on 127.0.0.1 whose accept
+// Hanging returns the address of a listener on 127.0.0.1 whose accept
 // queue is full: the kernel drops further SYNs, so a connect to it hangs
 // until the caller's deadline. It is closed when the test ends.
-func Listener(t testing.TB) netip.AddrPort {
+func Hanging(t testing.TB) netip.AddrPort {
 	t.Helper()
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -43,4 +44,17 @@ func Listener(t testing.TB) netip.AddrPort {
 		t.Cleanup(func() { c.Close() })
 	}
 	return ap
+}
+
+// CloseEach accepts every connection on ln and closes it at once, until
+// ln is closed (run it as a goroutine): a real that passes a connect
+// check and answers nothing.
+func CloseEach(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
 }
