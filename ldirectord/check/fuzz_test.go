@@ -5,8 +5,11 @@ package check
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -42,6 +45,61 @@ func (c *scriptConn) SetWriteDeadline(t time.Time) error { return nil }
 // FuzzReadResponse: an accepted response has net/http's status code,
 // Location (or none) and body (when net/http accepts it too), a body no longer than
 // the input, exactly Content-Length bytes when framed so, and none for HEAD.
+// FuzzLoopAnswer checks the loop's judge of an answer (HTTP.Lean's)
+// against the worker's (HTTP.check over the same bytes, read as direct
+// reads them), and that judging it as it arrives ends where the whole
+// would: a prefix the judge calls done has the whole answer's verdict.
+func FuzzLoopAnswer(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokay",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.0 200 OK\r\n\r\nall ok",
+		"HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nok",
+		"HTTP/1.1 204 No Content\r\n\r\n", "HTTP/1.1 x\r\n\r\n", "",
+	} {
+		f.Add([]byte(s), false, uint16(len(s)/2))
+	}
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"), true, uint16(10))
+	errFull := errors.New("for the full client")
+	f.Fuzz(func(t *testing.T, data []byte, head bool, cut uint16) {
+		target := Target{Protocol: "tcp", Real: netip.MustParseAddrPort("192.0.2.1:80"), Request: "/", Receive: "ok"}
+		if head {
+			target.HTTPMethod = http.MethodHead
+		}
+		h := HTTP{Service: "http"}
+		ex, ok := h.Lean(target)
+		if !ok {
+			t.Fatal("not lean")
+		}
+		done, full, verdict := ex.Answer(data, true, nil)
+		if !done {
+			t.Fatal("not done at the end of the answer")
+		}
+		want := h.check(context.Background(), target, func(_ context.Context, req *http.Request) (*http.Response, error) {
+			resp, err := readResponse(bufio.NewReader(bytes.NewReader(data)), req.Method)
+			if err == nil && forClient(resp) {
+				return nil, errFull // the worker's client would follow it
+			}
+			return resp, err
+		})
+		if full != errors.Is(want, errFull) {
+			t.Fatalf("full %v; worker: %v", full, want)
+		}
+		if !full && fmt.Sprint(verdict) != fmt.Sprint(want) {
+			t.Fatalf("verdict %v; worker: %v", verdict, want)
+		}
+		n := int(cut) % (len(data) + 1)
+		if pdone, pfull, pverdict := ex.Answer(data[:n], false, nil); pdone &&
+			(pfull != full || fmt.Sprint(pverdict) != fmt.Sprint(verdict)) {
+			t.Fatalf("done after %d of %d bytes with %v %v; the whole: %v %v", n, len(data), pfull, pverdict, full, verdict)
+		}
+	})
+}
+
 func FuzzReadResponse(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
