@@ -72,11 +72,8 @@ func direct(ctx context.Context, req *http.Request) (*http.Response, error) {
 
 // dialDirect opens the connection of req, an http:// URL.
 func dialDirect(ctx context.Context, req *http.Request) (conn, error) {
-	addr := req.URL.Host
-	if req.URL.Port() == "" {
-		addr = net.JoinHostPort(req.URL.Hostname(), "80")
-	}
-	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().Zone() == "" {
+	addr, ap, ok := requestAddr(req)
+	if ok {
 		// An address, as the real's own is: no resolver, no address list,
 		// and the lean connection of rawdial.go.
 		return dialRaw(ap)
@@ -85,6 +82,17 @@ func dialDirect(ctx context.Context, req *http.Request) (conn, error) {
 	// (with checkkeepalive, for at most a minute).
 	d := net.Dialer{KeepAlive: -1}
 	return d.DialContext(ctx, "tcp", addr)
+}
+
+// requestAddr is where req (an http:// URL) connects: host:port, port 80
+// if none, and that as an address without a zone if it is one (ok).
+func requestAddr(req *http.Request) (addr string, ap netip.AddrPort, ok bool) {
+	addr = req.URL.Host
+	if req.URL.Port() == "" {
+		addr = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	return addr, ap, err == nil && ap.Addr().Zone() == ""
 }
 
 // conn is a check's connection: a *rawConn or a net.Conn.
@@ -217,12 +225,8 @@ func (h HTTP) Lean(t Target) (Exchange, bool) {
 	if err != nil || c.req.URL.Scheme != "http" {
 		return Exchange{}, false // Check says what is wrong
 	}
-	addr := c.req.URL.Host
-	if c.req.URL.Port() == "" {
-		addr = net.JoinHostPort(c.req.URL.Hostname(), "80")
-	}
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil || ap.Addr().Zone() != "" {
+	_, ap, ok := requestAddr(c.req)
+	if !ok {
 		return Exchange{}, false
 	}
 	c.req.Close = true

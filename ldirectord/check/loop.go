@@ -95,6 +95,7 @@ type Loop struct {
 // flight is a check under way.
 type flight struct {
 	fd        int
+	family    int // the socket's address family
 	id        uint64
 	ref       any
 	ex        Exchange
@@ -224,8 +225,7 @@ func (l *Loop) Step(now time.Time) []LoopResult {
 		if !f.connected {
 			op = "dial"
 		}
-		err := &net.OpError{Op: op, Net: "tcp", Addr: net.TCPAddrFromAddrPort(f.ex.Addr), Err: os.ErrDeadlineExceeded}
-		_, full, verdict := f.ex.Answer(f.answer, false, err)
+		_, full, verdict := f.ex.Answer(f.answer, false, f.opError(op, os.ErrDeadlineExceeded))
 		if verdict != nil {
 			verdict = fmt.Errorf("%w: %w", context.DeadlineExceeded, verdict)
 		}
@@ -266,6 +266,7 @@ func (l *Loop) Start(job LoopJob, now time.Time) {
 	a := job.Exchange.Addr.Addr().Unmap()
 	family, sa, salen := sockaddr(a, job.Exchange.Addr.Port())
 	fd, err := l.socket(family)
+	f.family = family
 	if err != nil {
 		// Out of descriptors or memory: the checker's own Check, which
 		// waits for a worker, rather than a real marked down.
@@ -289,7 +290,7 @@ func (l *Loop) Start(job LoopJob, now time.Time) {
 	case unix.EINPROGRESS, unix.EINTR:
 		// The writable edge says when.
 	default:
-		l.fail(f, dialError(net.TCPAddrFromAddrPort(f.ex.Addr), os.NewSyscallError("connect", errno)))
+		l.fail(f, f.opError("dial", os.NewSyscallError("connect", errno)))
 	}
 }
 
@@ -367,7 +368,7 @@ func (l *Loop) event(f *flight, ev uint32) {
 		if ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
 			errno, err := unix.GetsockoptInt(f.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 			if err == nil && errno != 0 {
-				l.fail(f, dialError(net.TCPAddrFromAddrPort(f.ex.Addr), os.NewSyscallError("connect", syscall.Errno(errno))))
+				l.fail(f, f.opError("dial", os.NewSyscallError("connect", syscall.Errno(errno))))
 				return
 			}
 		}
@@ -406,7 +407,7 @@ func (l *Loop) send(f *flight) {
 		case unix.EAGAIN:
 			return
 		default:
-			l.fail(f, &net.OpError{Op: "write", Net: "tcp", Addr: net.TCPAddrFromAddrPort(f.ex.Addr), Err: errno})
+			l.fail(f, f.opError("write", errno))
 			return
 		}
 	}
@@ -423,7 +424,7 @@ func (l *Loop) receive(f *flight, rdhup bool) {
 			break
 		}
 		if errno != 0 {
-			l.fail(f, &net.OpError{Op: "read", Net: "tcp", Addr: net.TCPAddrFromAddrPort(f.ex.Addr), Err: errno})
+			l.fail(f, f.opError("read", errno))
 			return
 		}
 		f.answer = append(f.answer, l.read[:n]...)
@@ -441,6 +442,11 @@ func (l *Loop) receive(f *flight, rdhup bool) {
 	}
 }
 
+// opError is err of op on f's connection, worded as a net.Conn's.
+func (f *flight) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Addr: net.TCPAddrFromAddrPort(f.ex.Addr), Err: err}
+}
+
 // fail ends f with err, as Answer words it.
 func (l *Loop) fail(f *flight, err error) {
 	_, full, verdict := f.ex.Answer(f.answer, false, err)
@@ -455,7 +461,7 @@ func (l *Loop) finish(f *flight, full bool, verdict error, peerClosed bool) {
 		Result: Result{OK: verdict == nil && !full, Err: verdict, Latency: time.Since(f.start)}})
 	heap.Remove(&l.expiries, f.index)
 	l.flights[f.fd] = nil
-	l.release(f.fd, f.ex.Addr.Addr().Unmap(), peerClosed)
+	l.release(f.fd, f.family, peerClosed)
 	*f = flight{answer: f.answer[:0]}
 	if cap(f.answer) > 64<<10 {
 		f.answer = nil
@@ -464,11 +470,7 @@ func (l *Loop) finish(f *flight, full bool, verdict error, peerClosed bool) {
 }
 
 // release resets a socket for reuse or closes it.
-func (l *Loop) release(fd int, a netip.Addr, reset bool) {
-	family := unix.AF_INET6
-	if a.Is4() {
-		family = unix.AF_INET
-	}
+func (l *Loop) release(fd, family int, reset bool) {
 	if reset && len(l.spare[family]) < maxSpare {
 		var unspec [unix.SizeofSockaddrInet6]byte // sa_family AF_UNSPEC: disconnect
 		_, _, errno := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&unspec[0])), uintptr(len(unspec)))

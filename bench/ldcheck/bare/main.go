@@ -89,18 +89,14 @@ func run(loop *check.Loop, jobs []check.LoopJob, interval time.Duration) {
 		}
 		for _, r := range loop.Step(now) {
 			busy[r.ID] = false
-			if failed += btoi(!r.Result.OK); !r.Result.OK && failed <= 10 {
+			if r.Result.OK {
+				continue
+			}
+			if failed++; failed <= 10 {
 				log.Printf("check %d: %v (full %v)", r.ID, r.Result.Err, r.Full)
 			}
 		}
 	}
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // openOps opens $LDCHECK_OPS for appending (a discarding writer without
