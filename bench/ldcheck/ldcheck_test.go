@@ -24,8 +24,9 @@ var (
 	flagRuns       = flag.String("ldcheck.runs", "scale,detect", "runs: scale (a), detect (b) or both")
 	flagScales     = flag.String("ldcheck.scale", "10000/1000", "(a): reals/virtuals pairs, comma-separated")
 	flagWindow     = flag.Duration("ldcheck.window", 30*time.Second, "(a): the measured window")
+	flagWindows    = flag.Int("ldcheck.windows", 3, "(a): windows measured back to back; the CPU is their median")
 	flagSettle     = flag.Duration("ldcheck.settle", 5*time.Second, "(a): wait after every real is in the table, before the window")
-	flagCap        = flag.Duration("ldcheck.cap", 150*time.Second, "(a): longest run; the window starts by cap-window even if not every real is in the table")
+	flagCap        = flag.Duration("ldcheck.cap", 210*time.Second, "(a): longest run; the windows start by cap - windows × window even if not every real is in the table")
 	flagBlackHoled = flag.String("ldcheck.blackholed", "0,500", "(b): black-holed reals beside the failing one, comma-separated")
 	flagRounds     = flag.Int("ldcheck.rounds", 5, "(b): failures per setting and implementation")
 	flagDetectCap  = flag.Duration("ldcheck.detectcap", 90*time.Second, "(b): longest wait for one detection")
@@ -103,6 +104,9 @@ func BenchmarkLdcheck(b *testing.B) {
 			b.Fatalf("-ldcheck.impl: unknown implementation %q (want perl, ours or bare)", f)
 		}
 	}
+	if *flagWindows < 1 {
+		b.Fatalf("-ldcheck.windows %d: want 1 or more", *flagWindows)
+	}
 	build(b)
 	var scale []ScaleRow
 	var detect []DetectRow
@@ -164,7 +168,7 @@ func implName(impl string) string {
 }
 
 // scaleRun is (a): reals spread over virtuals, all healthy; once they are
-// all in the table (or by cap-window), measure a window.
+// all in the table (or by cap - windows × window), measure the windows.
 func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 	nr, nv := sc.Reals, sc.Virtuals
 	lab := newScaleLab(b)
@@ -176,7 +180,7 @@ func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 	dir := b.TempDir()
 	d := startDaemon(b, h, impl, dir, implConfig(impl, config("10.1", virtuals, scaleTimeout)))
 
-	latest := d.started.Add(*flagCap - *flagWindow)
+	latest := d.started.Add(*flagCap - time.Duration(*flagWindows)*(*flagWindow))
 	for time.Now().Before(latest) {
 		d.alive(b, impl, dir)
 		if len(Live(d.next(b), time.Now())) >= nr {
@@ -186,49 +190,76 @@ func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 		time.Sleep(500 * time.Millisecond)
 	}
 	d.alive(b, impl, dir)
-	w0 := time.Now()
-	user0, sys0, err1 := CPUSplit(d.pid())
-	scpu0, err2 := CPUTime(srv.pid())
-	own0, err6 := threadsCPU(lab.ownNAPI)
-	real0, err7 := threadsCPU(lab.realNAPI)
-	time.Sleep(*flagWindow)
-	user1, sys1, err3 := CPUSplit(d.pid())
-	scpu1, err4 := CPUTime(srv.pid())
-	own1, err8 := threadsCPU(lab.ownNAPI)
-	real1, err9 := threadsCPU(lab.realNAPI)
-	w1 := time.Now()
-	cpu0, cpu1 := user0+sys0, user1+sys1
-	rss, hwm, err5 := Memory(d.pid())
+	// Windows back to back; the CPU is their median, the rest is over
+	// all of them.
+	samples := []cpuSample{takeSample(b, d, srv, lab)}
+	for range *flagWindows {
+		time.Sleep(*flagWindow)
+		samples = append(samples, takeSample(b, d, srv, lab))
+	}
+	first, last := samples[0], samples[len(samples)-1]
+	w0, w1 := first.at, last.at
+	rss, hwm, err := Memory(d.pid())
+	if err != nil {
+		b.Fatalf("reading /proc: %v", err)
+	}
 	load, _ := os.ReadFile("/proc/loadavg")
-	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9} {
+	d.alive(b, impl, dir)
+	ops := d.next(b)
+	changes, lists := Changes(ops)
+	span := w1.Sub(w0)
+	r := ScaleRow{
+		Impl: impl, Reals: nr, Virtuals: nv,
+		Window: *flagWindow, Windows: *flagWindows, WindowAt: w0.Sub(d.started),
+		UpAtWindow: len(Live(ops, w0)), UpAtEnd: len(Live(ops, w1)),
+		Intervals: Measure(srv.requests(b), w0, w1),
+		ServerCPU: float64(last.server-first.server) / float64(span),
+		RSSKiB:    rss, HWMKiB: hwm, Changes: changes, Listing: lists,
+		Touched: Touched(ops), Load: strings.Join(strings.Fields(string(load))[:3], " "),
+	}
+	for i, s := range samples[1:] {
+		r.CPUs = append(r.CPUs, s.cpu(samples[i]))
+	}
+	r.CPU = result.Median(r.CPUs)
+	b.Logf("%s: %d/%d reals in the table, %d checks in %v, interval median %v p95 %v, CPU %.0f%% (windows: %s), RSS %d KiB",
+		impl, r.UpAtEnd, nr, r.Intervals.Requests, span.Round(time.Millisecond),
+		Median(r.Intervals.Gaps), Quantile(r.Intervals.Gaps, 0.95), 100*r.CPU, pcts(r.CPUs), rss)
+	share := func(d time.Duration) float64 { return 100 * d.Seconds() / span.Seconds() }
+	b.Logf("%s, %s: process user %.0f%% + system %.0f%%, own-side napi threads %.0f%% (counted in CPU), reals' napi threads %.0f%% (not counted); %.1f µs CPU per check",
+		impl, *flagNet, share(last.user-first.user), share(last.sys-first.sys), share(last.own-first.own), share(last.real-first.real),
+		float64(last.daemon()-first.daemon())/float64(time.Microsecond)/float64(max(r.Intervals.Requests, 1)))
+	return r
+}
+
+// cpuSample is the CPU time so far of the daemon (user and system), the
+// real servers, and in the veth lab each end's napi threads.
+type cpuSample struct {
+	at                           time.Time
+	user, sys, server, own, real time.Duration
+}
+
+func takeSample(b *testing.B, d *daemon, srv *realServers, lab *scaleLab) cpuSample {
+	s := cpuSample{at: time.Now()}
+	var errs [4]error
+	s.user, s.sys, errs[0] = CPUSplit(d.pid())
+	s.server, errs[1] = CPUTime(srv.pid())
+	s.own, errs[2] = threadsCPU(lab.ownNAPI)
+	s.real, errs[3] = threadsCPU(lab.realNAPI)
+	for _, err := range errs {
 		if err != nil {
 			b.Fatalf("reading /proc: %v", err)
 		}
 	}
-	d.alive(b, impl, dir)
-	ops := d.next(b)
-	changes, lists := Changes(ops)
-	window := w1.Sub(w0)
-	// In the veth lab the daemon's own receive work runs in its end's napi
-	// thread: it is the daemon's CPU too.
-	cpu1 += own1 - own0
-	r := ScaleRow{
-		Impl: impl, Reals: nr, Virtuals: nv,
-		Window: window, WindowAt: w0.Sub(d.started),
-		UpAtWindow: len(Live(ops, w0)), UpAtEnd: len(Live(ops, w1)),
-		Intervals: Measure(srv.requests(b), w0, w1),
-		CPU:       float64(cpu1-cpu0) / float64(window), ServerCPU: float64(scpu1-scpu0) / float64(window),
-		RSSKiB: rss, HWMKiB: hwm, Changes: changes, Listing: lists,
-		Touched: Touched(ops), Load: strings.Join(strings.Fields(string(load))[:3], " "),
-	}
-	b.Logf("%s: %d/%d reals in the table, %d checks in %v, interval median %v p95 %v, CPU %.0f%%, RSS %d KiB",
-		impl, r.UpAtEnd, nr, r.Intervals.Requests, window.Round(time.Millisecond),
-		Median(r.Intervals.Gaps), Quantile(r.Intervals.Gaps, 0.95), 100*r.CPU, rss)
-	share := func(d time.Duration) float64 { return 100 * d.Seconds() / window.Seconds() }
-	b.Logf("%s, %s: process user %.0f%% + system %.0f%%, own-side napi threads %.0f%% (counted in CPU), reals' napi threads %.0f%% (not counted); %.1f µs CPU per check",
-		impl, *flagNet, share(user1-user0), share(sys1-sys0), share(own1-own0), share(real1-real0),
-		float64(cpu1-cpu0)/float64(time.Microsecond)/float64(max(r.Intervals.Requests, 1)))
-	return r
+	return s
+}
+
+// daemon is the daemon's CPU time: its process, and in the veth lab its
+// end's napi threads, which do its receive work.
+func (s cpuSample) daemon() time.Duration { return s.user + s.sys + s.own }
+
+// cpu is the daemon's CPU from earlier to s, in cores.
+func (s cpuSample) cpu(earlier cpuSample) float64 {
+	return float64(s.daemon()-earlier.daemon()) / float64(s.at.Sub(earlier.at))
 }
 
 // detectRun is (b): the failing real (first in the config) and n

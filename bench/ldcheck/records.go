@@ -18,7 +18,8 @@ func kind(impl string) string {
 }
 
 // Records are the rows of (a) and (b) as bench/result records. (a): per
-// implementation and scale ("10000/1000"), one value each of cpu and
+// implementation and scale ("10000/1000"), cpu (cores, one value per
+// window; for the floor, as ours' floor-cpu), one value each of
 // server-cpu (cores), rss and hwm (KiB), checks (per second), interval
 // and interval-p95 (s, no value when no real was checked twice) and up (reals
 // in the table at the window's end). (b): per implementation and number of
@@ -27,20 +28,21 @@ func kind(impl string) string {
 func Records(scale []ScaleRow, detect []DetectRow) []result.Record {
 	var out []result.Record
 	for _, r := range scale {
-		if r.Impl == Bare {
-			continue // no classic counterpart: the table and log only
-		}
 		c := fmt.Sprintf("%d/%d", r.Reals, r.Virtuals)
 		add := func(metric, unit string, v ...float64) {
 			out = append(out, result.Record{Bench: "ldcheck-scale", Case: c, Impl: kind(r.Impl), Program: r.Impl,
 				Metric: metric, Unit: unit, Values: v,
-				Note: fmt.Sprintf("window %.0f s from %.0f s, load %s", r.Window.Seconds(), r.WindowAt.Seconds(), r.Load)})
+				Note: fmt.Sprintf("%d × %.0f s windows from %.0f s, load %s", max(r.Windows, 1), r.Window.Seconds(), r.WindowAt.Seconds(), r.Load)})
 		}
-		add("cpu", "cores", r.CPU)
+		if r.Impl == Bare {
+			add("floor-cpu", "cores", cpus(r)...) // no classic counterpart
+			continue
+		}
+		add("cpu", "cores", cpus(r)...)
 		add("server-cpu", "cores", r.ServerCPU)
 		add("rss", "KiB", float64(r.RSSKiB))
 		add("hwm", "KiB", float64(r.HWMKiB))
-		add("checks", "1/s", float64(r.Intervals.Requests)/r.Window.Seconds())
+		add("checks", "1/s", float64(r.Intervals.Requests)/r.Span().Seconds())
 		add("up", "reals", float64(r.UpAtEnd))
 		if gaps := r.Intervals.Gaps; len(gaps) > 0 {
 			add("interval", "s", Median(gaps).Seconds())
@@ -63,4 +65,12 @@ func Records(scale []ScaleRow, detect []DetectRow) []result.Record {
 		out = append(out, rec)
 	}
 	return out
+}
+
+// cpus is r's CPU, one value per window.
+func cpus(r ScaleRow) []float64 {
+	if len(r.CPUs) == 0 {
+		return []float64{r.CPU}
+	}
+	return r.CPUs
 }

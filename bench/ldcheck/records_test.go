@@ -9,8 +9,9 @@ import (
 
 func TestRecords(t *testing.T) {
 	s := time.Second
-	scale := []ScaleRow{{Impl: Ours, Reals: 10, Virtuals: 2, Window: 10 * s, CPU: 0.25, RSSKiB: 2048, HWMKiB: 4096, UpAtEnd: 10,
-		Intervals: Intervals{Requests: 100, Gaps: []time.Duration{s, s, 2 * s}}}}
+	scale := []ScaleRow{{Impl: Ours, Reals: 10, Virtuals: 2, Window: 10 * s, Windows: 2, CPU: 0.25, CPUs: []float64{0.25, 0.3},
+		RSSKiB: 2048, HWMKiB: 4096, UpAtEnd: 10, Intervals: Intervals{Requests: 100, Gaps: []time.Duration{s, s, 2 * s}}},
+		{Impl: Bare, Reals: 10, Virtuals: 2, Window: 10 * s, Windows: 2, CPU: 0.2, CPUs: []float64{0.2, 0.21}}}
 	detect := []DetectRow{
 		{Impl: Perl, BlackHoled: 500, Missed: 90 * s},
 		{Impl: Ours, BlackHoled: 0, Latencies: []time.Duration{s / 2, s / 4}},
@@ -23,9 +24,10 @@ func TestRecords(t *testing.T) {
 		missed[k] = r.Missed
 	}
 	for k, want := range map[string][]float64{
-		"ldcheck-scale 10/2 ours cpu":                   {0.25},
+		"ldcheck-scale 10/2 ours cpu":                   {0.25, 0.3},
+		"ldcheck-scale 10/2 ours floor-cpu":             {0.2, 0.21},
 		"ldcheck-scale 10/2 ours rss":                   {2048},
-		"ldcheck-scale 10/2 ours checks":                {10},
+		"ldcheck-scale 10/2 ours checks":                {5},
 		"ldcheck-scale 10/2 ours interval":              {1},
 		"ldcheck-scale 10/2 ours interval-p95":          {2},
 		"ldcheck-detect 0 black-holed ours detect":      {0.5, 0.25},

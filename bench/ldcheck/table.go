@@ -214,20 +214,26 @@ func Quantile(ds []time.Duration, q float64) time.Duration {
 // Median is Quantile(ds, 0.5).
 func Median(ds []time.Duration) time.Duration { return Quantile(ds, 0.5) }
 
+// Span is the time all the windows cover.
+func (r ScaleRow) Span() time.Duration { return time.Duration(max(r.Windows, 1)) * r.Window }
+
 // ScaleRow is the result of run (a) for one implementation.
 type ScaleRow struct {
 	Impl             string
 	Reals, Virtuals  int
-	Window           time.Duration // the measured window
-	WindowAt         time.Duration // its start, after the daemon's start
-	UpAtWindow       int           // reals in the table at the window's start
-	UpAtEnd          int           // and at its end
-	Intervals        Intervals
-	CPU, ServerCPU   float64 // cores (1.0 = one core busy) over the window
-	RSSKiB, HWMKiB   int64   // VmRSS at the end, VmHWM (peak)
-	Changes, Listing int     // IPVS changes and ipvsadm -L runs, whole run
-	Touched          int     // distinct reals those changes were about
-	Load             string  // /proc/loadavg's three averages at the end
+	Window           time.Duration // each measured window
+	Windows          int           // how many, back to back
+	WindowAt         time.Duration // the first's start, after the daemon's start
+	UpAtWindow       int           // reals in the table at the first window's start
+	UpAtEnd          int           // and at the last one's end
+	Intervals        Intervals     // over all the windows
+	CPU              float64       // cores (1.0 = one core busy): the windows' median
+	CPUs             []float64     // each window's
+	ServerCPU        float64       // cores, over all the windows
+	RSSKiB, HWMKiB   int64         // VmRSS at the end, VmHWM (peak)
+	Changes, Listing int           // IPVS changes and ipvsadm -L runs, whole run
+	Touched          int           // distinct reals those changes were about
+	Load             string        // /proc/loadavg's three averages at the end
 }
 
 // DetectRow is the result of run (b) for one implementation and number of
@@ -241,6 +247,23 @@ type DetectRow struct {
 }
 
 func pct(cores float64) string { return fmt.Sprintf("%.0f %%", 100*cores) }
+
+// pcts renders each of vs as a percentage: "44 / 45 / 47 %".
+func pcts(vs []float64) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = fmt.Sprintf("%.0f", 100*v)
+	}
+	return strings.Join(s, " / ") + " %"
+}
+
+// cpuCell is the median CPU, and every window's when there are several.
+func cpuCell(r ScaleRow) string {
+	if len(r.CPUs) < 2 {
+		return pct(r.CPU)
+	}
+	return fmt.Sprintf("%s (%s)", pct(r.CPU), pcts(r.CPUs))
+}
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
 
@@ -257,19 +280,19 @@ func (r ScaleRow) scaleCells() []string {
 		r.Impl,
 		fmt.Sprintf("%d / %d", r.Reals, r.Virtuals),
 		fmt.Sprintf("%d → %d", r.UpAtWindow, r.UpAtEnd),
-		fmt.Sprintf("%.0f s from %.0f s", r.Window.Seconds(), r.WindowAt.Seconds()),
-		fmt.Sprintf("%.0f", float64(iv.Requests)/r.Window.Seconds()),
+		fmt.Sprintf("%d × %.0f s from %.0f s", max(r.Windows, 1), r.Window.Seconds(), r.WindowAt.Seconds()),
+		fmt.Sprintf("%.0f", float64(iv.Requests)/r.Span().Seconds()),
 		fmt.Sprintf("%d / %d", iv.Checked, iv.Repeated),
 		med, p95,
-		pct(r.CPU), pct(r.ServerCPU),
+		cpuCell(r), pct(r.ServerCPU),
 		mib(r.RSSKiB) + " / " + mib(r.HWMKiB),
 		fmt.Sprintf("%d / %d", r.Changes, r.Listing),
 	}
 }
 
-var scaleHeader = []string{"implementation", "reals / virtuals", "reals in table (window start → end)",
-	"window", "checks/s", "reals checked once / twice+ in window", "interval median", "interval p95",
-	"daemon CPU (of one core)", "real servers' CPU", "RSS / peak", "IPVS changes / ipvsadm -L runs"}
+var scaleHeader = []string{"implementation", "reals / virtuals", "reals in table (first window's start → last's end)",
+	"windows", "checks/s", "reals checked once / twice+ in the windows", "interval median", "interval p95",
+	"daemon CPU (of one core; median of the windows)", "real servers' CPU", "RSS / peak", "IPVS changes / ipvsadm -L runs"}
 
 // detectCells renders one row of table (b).
 func (r DetectRow) detectCells() []string {
@@ -306,7 +329,7 @@ func Markdown(scale []ScaleRow, detect []DetectRow) string {
 		markdownTable(&b, scaleHeader, scale, ScaleRow.scaleCells)
 		b.WriteString("\n")
 		for _, r := range scale {
-			fmt.Fprintf(&b, "- %s, %d reals: by the window's end its IPVS changes had touched %d of them; machine load average %s.\n",
+			fmt.Fprintf(&b, "- %s, %d reals: by the last window's end its IPVS changes had touched %d of them; machine load average %s.\n",
 				r.Impl, r.Reals, r.Touched, r.Load)
 		}
 		b.WriteString("\n")

@@ -173,7 +173,14 @@ func Rows(recs []result.Record) []Row {
 				interval.Classic = note
 			}
 		}
-		rows = append(rows, cpu, interval,
+		rows = append(rows, cpu)
+		if floor := x.get("ldcheck-scale", c, result.Ours, "floor-cpu"); floor.Bench != "" {
+			// The same checks made by the check loop alone: the kernel's
+			// TCP work, which the machine's speed moves, under the daemon.
+			rows = append(rows, Row{Measure: "checks at scale: CPU of the check loop alone (the floor)", Programs: "bench/ldcheck/bare",
+				Case: text, Ours: cell(floor, pct), Classic: "-", Ratio: "-", Target: "-", Met: "-"})
+		}
+		rows = append(rows, interval,
 			x.pairRow("ldcheck-scale", c, "checks", "checks at scale: checks per second", text, num),
 			x.pairRow("ldcheck-scale", c, "rss", "checks at scale: RSS", text, mib))
 	}
