@@ -396,7 +396,8 @@ func (l *Loop) connected(f *flight) {
 	l.send(f)
 }
 
-// send writes what is left of f's request, then reads.
+// send writes what is left of f's request. The answer is read when its
+// socket reports it: a read now would find nothing yet.
 func (l *Loop) send(f *flight) {
 	for f.sent < len(f.ex.Request) {
 		b := f.ex.Request[f.sent:]
@@ -412,7 +413,6 @@ func (l *Loop) send(f *flight) {
 		}
 	}
 	delayAcks(f.fd) // the answer's and its FIN's ACKs wait; the reset goes first
-	l.receive(f, false)
 }
 
 // receive reads what f's socket has and lets Answer judge it.
@@ -429,9 +429,14 @@ func (l *Loop) receive(f *flight, rdhup bool) {
 		}
 		f.answer = append(f.answer, l.read[:n]...)
 		got = true
-		// After the real's FIN (rdhup) a short read has taken all there
-		// is: the end, without a read to return it.
-		eof = n == 0 || len(f.answer) >= maxAnswer || rdhup && int(n) < len(l.read)
+		// A short read has taken all there is. After the real's FIN
+		// (rdhup) that is the end, without a read to return it; else
+		// what comes next is reported (edge-triggered) when it comes.
+		short := int(n) < len(l.read)
+		eof = n == 0 || len(f.answer) >= maxAnswer || rdhup && short
+		if short {
+			break
+		}
 	}
 	if !got {
 		return

@@ -34,21 +34,12 @@ import (
 	"github.com/hasuite/hasuite/internal/sdnotify"
 	"github.com/hasuite/hasuite/ldirectord/check"
 	"github.com/hasuite/hasuite/ldirectord/config"
+	"github.com/hasuite/hasuite/ldirectord/engine"
 	"github.com/hasuite/hasuite/ldirectord/lvs"
 )
 
-// Job is one check to run now (the engine's Job).
-type Job struct {
-	ID      uint64
-	Target  check.Target
-	Checker check.Checker
-	// Lean is the check as the loop's exchange; nil: only Checker runs it.
-	Lean    *check.Exchange
-	Timeout time.Duration
-	// CheckType is the check actually run (connect or negotiate for a
-	// combined check), for metrics.
-	CheckType string
-}
+// Job is one check to run now: the engine's Job, handed on as it is.
+type Job = engine.Job
 
 // EventKind says what changed.
 type EventKind int
@@ -464,7 +455,7 @@ func (d *Daemon) worker(ctx context.Context) {
 			return
 		}
 		cctx, cancel := context.WithTimeout(ctx, j.Timeout)
-		r := j.Checker.Check(cctx, j.Target)
+		r := j.Checker.Check(cctx, *j.Target)
 		cancel()
 		d.metrics.check(j.CheckType, r)
 		select {

@@ -32,14 +32,7 @@ func (a engineAdapter) Result(now time.Time, id uint64, r check.Result) []Event 
 // Status is the engine's per-real state, for metrics.
 func (a engineAdapter) Status() []engine.RealStatus { return a.e.Status() }
 
-func (a engineAdapter) Due(now time.Time) []Job {
-	js := a.e.Due(now)
-	out := make([]Job, len(js))
-	for i, j := range js {
-		out[i] = Job{ID: j.ID, Target: j.Target, Checker: j.Checker, Lean: j.Lean, Timeout: j.Timeout, CheckType: j.CheckType}
-	}
-	return out
-}
+func (a engineAdapter) Due(now time.Time) []Job { return a.e.Due(now) }
 
 var kinds = map[engine.Kind]EventKind{
 	engine.RealUp:      EventRealUp,

@@ -75,7 +75,7 @@ func TestWorkersBoundAndRunAll(t *testing.T) {
 	chk := &slowChecker{}
 	eng := &burstEngine{results: map[uint64]int{}, all: make(chan struct{})}
 	for i := range jobs {
-		eng.jobs = append(eng.jobs, Job{ID: uint64(i + 1), Checker: chk, Timeout: time.Second})
+		eng.jobs = append(eng.jobs, Job{ID: uint64(i + 1), Target: &check.Target{}, Checker: chk, Timeout: time.Second})
 	}
 	d := New(Options{
 		Config:    &config.Config{CheckInterval: time.Second},

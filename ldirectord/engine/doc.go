@@ -9,7 +9,7 @@
 //	e := engine.New(cfg, engine.Options{Initial: table})
 //	handle(e.Events())                  // start: fallbacks on
 //	loop: wait until e.NextDue(); for each j in e.Due(now): run
-//	      j.Checker.Check(ctx with j.Timeout, j.Target) in a goroutine,
+//	      j.Checker.Check(ctx with j.Timeout, *j.Target) in a goroutine,
 //	      then handle(e.Result(now, j.ID, res)) and reconciler.Apply(e.Desired())
 //	on HUP: e.Reload(cfg); handle(e.Events()); Apply(e.Desired())
 //

@@ -47,8 +47,9 @@ type Options struct {
 // Job is one check to run: Checker.Check(ctx, Target) within Timeout,
 // then Engine.Result with ID.
 type Job struct {
-	ID      uint64
-	Target  check.Target
+	ID uint64
+	// Target is the check's target, shared with the engine: read only.
+	Target  *check.Target
 	Checker check.Checker
 	// Lean is Checker's check as the check loop's exchange, nil when only
 	// Checker can run it.
@@ -204,7 +205,7 @@ func (p params) merge(q params) params {
 // chk is one distinct check with its timer and counters.
 type chk struct {
 	key         checkKey
-	target      check.Target
+	target      *check.Target   // never changed once made: jobs share it
 	checker     check.Checker   // the check; negotiate for combined
 	connect     check.Checker   // combined: the connect phase
 	lean        *check.Exchange // checker as the loop's exchange, if it can be
@@ -214,7 +215,6 @@ type chk struct {
 	ctimeout    time.Duration // of connect
 	next        time.Time
 	order       int // index in Engine.checks
-	queued      int // index in Engine.queue; -1 when not in it
 	inflight    uint64
 	connects    int // combined: connects left before the next negotiate
 	fails, oks  int
@@ -313,7 +313,9 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 			} else {
 				if c = oldChecks[key]; c != nil {
 					c.members, c.virtuals = nil, nil
-					c.target.Virtual, c.target.FWMark = virtualAddrPort(&vc), vc.FWMark
+					t := *c.target // a copy: running jobs still read the old one
+					t.Virtual, t.FWMark = virtualAddrPort(&vc), vc.FWMark
+					c.target = &t
 					c.makeLean()
 				} else {
 					c = e.newCheck(key, &vc)
@@ -440,8 +442,9 @@ func (e *Engine) params(v *config.Virtual) params {
 
 // newCheck builds a check; its Target names the first virtual using it.
 func (e *Engine) newCheck(k checkKey, v *config.Virtual) *chk {
-	c := &chk{key: k, target: k.target}
-	c.target.Virtual, c.target.FWMark = virtualAddrPort(v), v.FWMark
+	t := k.target
+	t.Virtual, t.FWMark = virtualAddrPort(v), v.FWMark
+	c := &chk{key: k, target: &t}
 	var err error
 	switch k.ctype {
 	case config.CheckCombined:
@@ -466,7 +469,7 @@ func (e *Engine) newCheck(k checkKey, v *config.Virtual) *chk {
 // makeLean builds c's checks as the check loop's exchanges, where it can
 // run them: once, not on every check.
 func (c *chk) makeLean() {
-	c.lean, c.connectLean = leanOf(c.checker, c.target), leanOf(c.connect, c.target)
+	c.lean, c.connectLean = leanOf(c.checker, *c.target), leanOf(c.connect, *c.target)
 }
 
 func leanOf(ch check.Checker, t check.Target) *check.Exchange {
@@ -511,10 +514,10 @@ func (f failing) Check(context.Context, check.Target) check.Result { return chec
 
 // NextDue is when the earliest check not in flight is due; zero if none.
 func (e *Engine) NextDue() time.Time {
-	if len(e.queue) == 0 {
+	if e.queue.len() == 0 {
 		return time.Time{}
 	}
-	return e.queue[0].c.next
+	return e.queue.heap[0].c.next
 }
 
 // Due returns the checks due at now, in config order, and marks them in

@@ -388,7 +388,7 @@ func TestOffOn(t *testing.T) {
 	if len(jobs) != 1 || jobs[0].Checker != (check.On{}) {
 		t.Fatalf("jobs: only the on check may run: %+v", jobs)
 	}
-	r := jobs[0].Checker.Check(context.Background(), jobs[0].Target)
+	r := jobs[0].Checker.Check(context.Background(), *jobs[0].Target)
 	ev := e.Result(t0.Add(time.Hour), jobs[0].ID, r)
 	if diff := cmp.Diff([]string{"real up tcp:10.0.0.3:80 10.0.1.5:80 w1", "fallback off tcp:10.0.0.3:80 127.0.0.1:80"}, kinds(ev)); diff != "" {
 		t.Errorf("on (-want +got):\n%s", diff)
@@ -426,7 +426,7 @@ func TestMaintenance(t *testing.T) {
 	e := newEngine(t, opts, "maintenancedir=/m", "failurecount=3", "quiescent=yes",
 		"virtual=10.0.0.1:80", "\treal=10.0.1.1:80 gate", "\tchecktype=on")
 	run := func(now time.Time) []Event {
-		_, ev := step(t, e, now, func(j Job) check.Result { return j.Checker.Check(context.Background(), j.Target) })
+		_, ev := step(t, e, now, func(j Job) check.Result { return j.Checker.Check(context.Background(), *j.Target) })
 		return ev
 	}
 	if got := kinds(run(t0)); len(got) != 2 || got[0] != "real up tcp:10.0.0.1:80 10.0.1.1:80 w1" {
@@ -603,7 +603,7 @@ func TestTimeouts(t *testing.T) {
 	// A checker that cannot be built fails every check with its error.
 	e := newEngine(t, Options{}, "virtual=10.0.0.1:80", "\treal=10.0.1.1:80 gate", "\tchecktype=connect")
 	c := e.newCheck(checkKey{ctype: "bogus"}, &e.cfg.Virtuals[0])
-	if r := c.checker.Check(context.Background(), c.target); r.OK || r.Err == nil || !strings.Contains(r.Err.Error(), "bogus") {
+	if r := c.checker.Check(context.Background(), *c.target); r.OK || r.Err == nil || !strings.Contains(r.Err.Error(), "bogus") {
 		t.Errorf("unknown checktype: %+v", r)
 	}
 }

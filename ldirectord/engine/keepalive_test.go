@@ -58,7 +58,7 @@ func TestKeepAliveLifetime(t *testing.T) {
 				t.Fatalf("checker %T, want *check.KeepAlive", j.Checker)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			r := j.Checker.Check(ctx, j.Target)
+			r := j.Checker.Check(ctx, *j.Target)
 			cancel()
 			if !r.OK {
 				t.Fatal(r.Err)

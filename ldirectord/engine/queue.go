@@ -11,9 +11,13 @@ import (
 
 // dueQueue holds exactly the checks that are scheduled (not off, not in
 // flight), earliest next first, config order among equals. Each entry
-// carries its sort key, so sifting through 10,000 entries reads one array
-// rather than every check it compares.
-type dueQueue []dueEntry
+// carries its sort key, and each check's place is kept in pos (by config
+// order), so sifting through 10,000 entries reads and writes two dense
+// arrays rather than every check it moves.
+type dueQueue struct {
+	heap []dueEntry
+	pos  []int32 // by chk.order: the check's index in heap, -1 when not in it
+}
 
 type dueEntry struct {
 	at    time.Duration // c.next as an offset from queueEpoch
@@ -28,19 +32,25 @@ var queueEpoch = time.Now()
 
 func entry(c *chk) dueEntry { return dueEntry{at: c.next.Sub(queueEpoch), order: c.order, c: c} }
 
-func (q dueQueue) less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+func (q *dueQueue) len() int { return len(q.heap) }
+
+// queued reports whether c is in the queue.
+func (q *dueQueue) queued(c *chk) bool { return c.order < len(q.pos) && q.pos[c.order] >= 0 }
+
+func (q *dueQueue) less(i, j int) bool {
+	if q.heap[i].at != q.heap[j].at {
+		return q.heap[i].at < q.heap[j].at
 	}
-	return q[i].order < q[j].order
+	return q.heap[i].order < q.heap[j].order
 }
 
-func (q dueQueue) swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].c.queued, q[j].c.queued = i, j
+func (q *dueQueue) swap(i, j int) {
+	h := q.heap
+	h[i], h[j] = h[j], h[i]
+	q.pos[h[i].order], q.pos[h[j].order] = int32(i), int32(j)
 }
 
-func (q dueQueue) up(j int) {
+func (q *dueQueue) up(j int) {
 	for j > 0 {
 		i := (j - 1) / 2 // parent
 		if !q.less(j, i) {
@@ -52,14 +62,14 @@ func (q dueQueue) up(j int) {
 }
 
 // down sifts entry i down; it reports whether it moved.
-func (q dueQueue) down(i int) bool {
-	i0 := i
+func (q *dueQueue) down(i int) bool {
+	i0, n := i, len(q.heap)
 	for {
 		j := 2*i + 1
-		if j >= len(q) {
+		if j >= n {
 			break
 		}
-		if r := j + 1; r < len(q) && q.less(r, j) {
+		if r := j + 1; r < n && q.less(r, j) {
 			j = r
 		}
 		if !q.less(j, i) {
@@ -72,27 +82,28 @@ func (q dueQueue) down(i int) bool {
 }
 
 func (q *dueQueue) push(c *chk) {
-	c.queued = len(*q)
-	*q = append(*q, entry(c))
-	q.up(c.queued)
+	i := len(q.heap)
+	q.heap = append(q.heap, entry(c))
+	q.pos[c.order] = int32(i)
+	q.up(i)
 }
 
 // pop removes the earliest check.
 func (q *dueQueue) pop() *chk {
-	old := *q
-	n := len(old) - 1
-	old.swap(0, n)
-	c := old[n].c
-	old[n] = dueEntry{}
-	*q = old[:n]
+	n := len(q.heap) - 1
+	q.swap(0, n)
+	c := q.heap[n].c
+	q.heap[n] = dueEntry{}
+	q.heap = q.heap[:n]
 	q.down(0)
-	c.queued = -1
+	q.pos[c.order] = -1
 	return c
 }
 
-// fix moves entry i to its place after its check's next changed.
-func (q dueQueue) fix(i int) {
-	q[i] = entry(q[i].c)
+// fix moves c to its place after its next changed.
+func (q *dueQueue) fix(c *chk) {
+	i := int(q.pos[c.order])
+	q.heap[i] = entry(c)
 	if !q.down(i) {
 		q.up(i)
 	}
@@ -100,20 +111,20 @@ func (q dueQueue) fix(i int) {
 
 // requeue rebuilds the queue from e.checks (after load changed them).
 func (e *Engine) requeue() {
-	for _, en := range e.queue {
-		en.c.queued = -1
-	}
-	e.queue = e.queue[:0]
+	q := &e.queue
+	clear(q.heap)
+	q.heap = q.heap[:0]
+	q.pos = slices.Grow(q.pos[:0], len(e.checks))[:len(e.checks)]
 	for i, c := range e.checks {
 		c.order = i
-		c.queued = -1
+		q.pos[i] = -1
 		if c.scheduled() {
-			c.queued = len(e.queue)
-			e.queue = append(e.queue, entry(c))
+			q.pos[i] = int32(len(q.heap))
+			q.heap = append(q.heap, entry(c))
 		}
 	}
-	for i := len(e.queue)/2 - 1; i >= 0; i-- {
-		e.queue.down(i)
+	for i := len(q.heap)/2 - 1; i >= 0; i-- {
+		q.down(i)
 	}
 }
 
@@ -121,8 +132,8 @@ func (e *Engine) requeue() {
 func (e *Engine) enqueue(c *chk) {
 	switch {
 	case !c.scheduled():
-	case c.queued >= 0 && c.queued < len(e.queue) && e.queue[c.queued].c == c:
-		e.queue.fix(c.queued)
+	case e.queue.queued(c):
+		e.queue.fix(c)
 	default:
 		e.queue.push(c)
 	}
@@ -131,7 +142,7 @@ func (e *Engine) enqueue(c *chk) {
 // popDue removes the checks due at now from the queue, in config order.
 func (e *Engine) popDue(now time.Time) []*chk {
 	var due []*chk
-	for len(e.queue) > 0 && !e.queue[0].c.next.After(now) {
+	for e.queue.len() > 0 && !e.queue.heap[0].c.next.After(now) {
 		due = append(due, e.queue.pop())
 	}
 	slices.SortFunc(due, func(a, b *chk) int { return a.order - b.order })

@@ -77,8 +77,8 @@ func TestQueueMatchesScan(t *testing.T) {
 			e.Result(now, f.id, check.Result{OK: rng.IntN(3) > 0})
 		}
 		inflight = kept
-		if len(e.queue)+len(e.jobs) != len(e.checks) {
-			t.Fatalf("step %d: %d queued + %d in flight, want %d checks", step, len(e.queue), len(e.jobs), len(e.checks))
+		if e.queue.len()+len(e.jobs) != len(e.checks) {
+			t.Fatalf("step %d: %d queued + %d in flight, want %d checks", step, e.queue.len(), len(e.jobs), len(e.checks))
 		}
 	}
 }
