@@ -24,7 +24,7 @@ var eqAddr = cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})
 
 var t0 = time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 
-func parse(t *testing.T, lines ...string) *config.Config {
+func parse(t testing.TB, lines ...string) *config.Config {
 	t.Helper()
 	c, err := config.Parse("t.cf", strings.NewReader(strings.Join(lines, "\n")+"\n"), config.Options{
 		Hostname:  "h",
@@ -39,7 +39,7 @@ func parse(t *testing.T, lines ...string) *config.Config {
 	return c
 }
 
-func newEngine(t *testing.T, opts Options, lines ...string) *Engine {
+func newEngine(t testing.TB, opts Options, lines ...string) *Engine {
 	t.Helper()
 	if opts.Rand == nil {
 		opts.Rand = func() float64 { return 0.5 } // jitter factor exactly 1
