@@ -84,7 +84,7 @@ type Loop struct {
 
 	flights  []*flight // by descriptor
 	expiries expiryHeap
-	spare    map[int][]int // reset sockets by address family
+	spare    map[int][]int // reset sockets by address family, their ACKs deferred
 	unused   []*flight
 	events   []unix.EpollEvent
 	read     []byte
@@ -265,7 +265,7 @@ func (l *Loop) Start(job LoopJob, now time.Time) {
 	f.id, f.ref, f.ex, f.start, f.deadline = job.ID, job.Ref, job.Exchange, now, now.Add(job.Timeout)
 	a := job.Exchange.Addr.Addr().Unmap()
 	family, sa, salen := sockaddr(a, job.Exchange.Addr.Port())
-	fd, err := l.socket(family)
+	fd, err := l.socket(family, f.ex.Request != nil)
 	f.family = family
 	if err != nil {
 		// Out of descriptors or memory: the checker's own Check, which
@@ -280,9 +280,6 @@ func (l *Loop) Start(job LoopJob, now time.Time) {
 	}
 	l.flights[fd] = f
 	heap.Push(&l.expiries, f)
-	if f.ex.Request != nil {
-		delayAcks(fd) // the handshake's last ACK goes with the request
-	}
 	_, _, errno := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(salen))
 	switch errno {
 	case 0:
@@ -294,10 +291,15 @@ func (l *Loop) Start(job LoopJob, now time.Time) {
 	}
 }
 
-// socket is a non-blocking TCP socket of family in the epoll set: a spare
-// one, else a new one.
-func (l *Loop) socket(family int) (int, error) {
-	if s := l.spare[family]; len(s) > 0 {
+// socket is a non-blocking TCP socket of family in the epoll set. One
+// that sends a request (deferAck) holds its handshake's last ACK until
+// the request goes (TCP_DEFER_ACCEPT: on a connecting socket Linux then
+// acknowledges the SYN-ACK with the first data, as TCP_QUICKACK 0 would,
+// but the option outlives the reset that lets the socket be reused, so it
+// is set once): a spare one (all of them are such), else a new one. A
+// connect check's is always new: it ends with a close.
+func (l *Loop) socket(family int, deferAck bool) (int, error) {
+	if s := l.spare[family]; deferAck && len(s) > 0 {
 		l.spare[family] = s[:len(s)-1]
 		return s[len(s)-1], nil
 	}
@@ -306,6 +308,12 @@ func (l *Loop) socket(family int) (int, error) {
 		return -1, errno
 	}
 	fd := int(r)
+	if deferAck {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		unix.Close(fd)
@@ -331,13 +339,14 @@ func sockaddr(a netip.Addr, port uint16) (family int, sa [28]byte, n int) {
 	return unix.AF_INET6, sa, unix.SizeofSockaddrInet6
 }
 
-// delayAcks turns off TCP's quick acknowledgements (TCP_QUICKACK 0, which
-// the handshake turns on again): acknowledgements then wait for data to
-// ride on, or for the delayed-ACK timer (40 ms at least), which the check's
-// next step beats. So the handshake's last ACK goes out with the request,
-// and the answer and the real's FIN need none, the reset that ends the
-// exchange acknowledging them: 7 packets a check rather than 9. The real
-// sees a valid exchange either way.
+// delayAcks turns off TCP's quick acknowledgements once the request is
+// out (TCP_QUICKACK 0; the handshake turned them on): acknowledgements
+// then wait for data to ride on, or for the delayed-ACK timer (40 ms at
+// least), which the check's next step beats. So the answer and the
+// real's FIN need none, the reset that ends the exchange acknowledging
+// them; with the handshake's last ACK riding on the request (socket),
+// 7 packets a check rather than 9. The real sees a valid exchange either
+// way.
 func delayAcks(fd int) {
 	off := int32(0)
 	unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, uintptr(unsafe.Pointer(&off)), 4, 0)
