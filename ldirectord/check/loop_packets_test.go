@@ -12,7 +12,16 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hasuite/hasuite/test/ipvsvm"
+	"github.com/hasuite/hasuite/test/netns"
 )
+
+// TestLoopPacketsVM runs TestLoopPackets on Debian's Linux 6.1, the
+// directors' kernel, inside the test VM.
+func TestLoopPacketsVM(t *testing.T) {
+	ipvsvm.RunTests(t, ipvsvm.GoTest{Run: "^TestLoopPackets$"})
+}
 
 // TestLoopPackets counts the TCP segments of plain http checks, both
 // sides', in a network namespace of the test's own (Tcp OutSegs of
@@ -21,7 +30,7 @@ import (
 // real's FIN, the reset), as docs/compat.md says.
 func TestLoopPackets(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: counts segments in a network namespace of its own")
+		netns.Skip(t, "needs root: counts segments in a network namespace of its own")
 	}
 	runtime.LockOSThread() // the namespace is this thread's; it dies with it
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
@@ -42,7 +51,10 @@ func TestLoopPackets(t *testing.T) {
 		}
 	}
 	time.Sleep(50 * time.Millisecond) // the last reset
-	if got := outSegs(t) - before; got != 7*checks {
+	// 7 a check; a few more when a loaded machine steps the loop so late
+	// that a delayed-ACK timer (40 ms) fires first. Without the deferred
+	// handshake ACK it is 8.5 and more, without delayed ACKs 9.
+	if got := outSegs(t) - before; got < 7*checks || got > 7*checks+checks/50 {
 		t.Errorf("%d segments for %d checks (%.2f a check), want 7 a check", got, checks, float64(got)/checks)
 	}
 }
