@@ -291,13 +291,14 @@ func (l *Loop) Start(job LoopJob, now time.Time) {
 	}
 }
 
-// socket is a non-blocking TCP socket of family in the epoll set. One
-// that sends a request (deferAck) holds its handshake's last ACK until
-// the request goes (TCP_DEFER_ACCEPT: on a connecting socket Linux then
-// acknowledges the SYN-ACK with the first data, as TCP_QUICKACK 0 would,
-// but the option outlives the reset that lets the socket be reused, so it
-// is set once): a spare one (all of them are such), else a new one. A
-// connect check's is always new: it ends with a close.
+// socket is a non-blocking TCP socket of family in the epoll set; for a
+// check that sends a request (deferAck), a spare one if there is one.
+// Such a socket has TCP_DEFER_ACCEPT, set once when it is made: on a
+// connecting socket Linux then holds the handshake's last ACK for the
+// first data, as TCP_QUICKACK 0 would, and unlike that the option
+// outlives the reset that lets the socket be reused (so every spare
+// socket has it). A connect check's socket is always a new one without
+// it: that check ends with a close.
 func (l *Loop) socket(family int, deferAck bool) (int, error) {
 	if s := l.spare[family]; deferAck && len(s) > 0 {
 		l.spare[family] = s[:len(s)-1]

@@ -44,7 +44,7 @@ type Options struct {
 	InMaintenance func(ctx context.Context, dir string, t check.Target) bool
 }
 
-// Job is one check to run: Checker.Check(ctx, Target) within Timeout,
+// Job is one check to run: Checker.Check(ctx, *Target) within Timeout,
 // then Engine.Result with ID.
 type Job struct {
 	ID uint64
@@ -313,9 +313,7 @@ func (e *Engine) load(cfg *config.Config, start bool) {
 			} else {
 				if c = oldChecks[key]; c != nil {
 					c.members, c.virtuals = nil, nil
-					t := *c.target // a copy: running jobs still read the old one
-					t.Virtual, t.FWMark = virtualAddrPort(&vc), vc.FWMark
-					c.target = &t
+					c.target = targetOf(*c.target, &vc) // a new one: running jobs still read the old
 					c.makeLean()
 				} else {
 					c = e.newCheck(key, &vc)
@@ -440,11 +438,15 @@ func (e *Engine) params(v *config.Virtual) params {
 	}
 }
 
+// targetOf is t as checked for virtual v: with v's address and fwmark.
+func targetOf(t check.Target, v *config.Virtual) *check.Target {
+	t.Virtual, t.FWMark = virtualAddrPort(v), v.FWMark
+	return &t
+}
+
 // newCheck builds a check; its Target names the first virtual using it.
 func (e *Engine) newCheck(k checkKey, v *config.Virtual) *chk {
-	t := k.target
-	t.Virtual, t.FWMark = virtualAddrPort(v), v.FWMark
-	c := &chk{key: k, target: &t}
+	c := &chk{key: k, target: targetOf(k.target, v)}
 	var err error
 	switch k.ctype {
 	case config.CheckCombined:
