@@ -121,7 +121,7 @@ func BenchmarkLdcheck(b *testing.B) {
 				b.Run(fmt.Sprintf("scale-%d/%s", sc.Reals, implName(impl)), func(b *testing.B) {
 					r := scaleRun(b, impl, sc)
 					scale = append(scale, r)
-					b.ReportMetric(100*r.CPU, "cpu-%")
+					b.ReportMetric(100*r.CPU(), "cpu-%")
 					b.ReportMetric(Median(r.Intervals.Gaps).Seconds(), "interval-s")
 				})
 			}
@@ -210,7 +210,7 @@ func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 	span := w1.Sub(w0)
 	r := ScaleRow{
 		Impl: impl, Reals: nr, Virtuals: nv,
-		Window: *flagWindow, Windows: *flagWindows, WindowAt: w0.Sub(d.started),
+		Window: *flagWindow, WindowAt: w0.Sub(d.started),
 		UpAtWindow: len(Live(ops, w0)), UpAtEnd: len(Live(ops, w1)),
 		Intervals: Measure(srv.requests(b), w0, w1),
 		ServerCPU: float64(last.server-first.server) / float64(span),
@@ -220,10 +220,9 @@ func scaleRun(b *testing.B, impl string, sc Scale) ScaleRow {
 	for i, s := range samples[1:] {
 		r.CPUs = append(r.CPUs, s.cpu(samples[i]))
 	}
-	r.CPU = result.Median(r.CPUs)
 	b.Logf("%s: %d/%d reals in the table, %d checks in %v, interval median %v p95 %v, CPU %.0f%% (windows: %s), RSS %d KiB",
 		impl, r.UpAtEnd, nr, r.Intervals.Requests, span.Round(time.Millisecond),
-		Median(r.Intervals.Gaps), Quantile(r.Intervals.Gaps, 0.95), 100*r.CPU, pcts(r.CPUs), rss)
+		Median(r.Intervals.Gaps), Quantile(r.Intervals.Gaps, 0.95), 100*r.CPU(), pcts(r.CPUs), rss)
 	share := func(d time.Duration) float64 { return 100 * d.Seconds() / span.Seconds() }
 	b.Logf("%s, %s: process user %.0f%% + system %.0f%%, own-side napi threads %.0f%% (counted in CPU), reals' napi threads %.0f%% (not counted); %.1f µs CPU per check",
 		impl, *flagNet, share(last.user-first.user), share(last.sys-first.sys), share(last.own-first.own), share(last.real-first.real),

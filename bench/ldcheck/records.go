@@ -32,13 +32,13 @@ func Records(scale []ScaleRow, detect []DetectRow) []result.Record {
 		add := func(metric, unit string, v ...float64) {
 			out = append(out, result.Record{Bench: "ldcheck-scale", Case: c, Impl: kind(r.Impl), Program: r.Impl,
 				Metric: metric, Unit: unit, Values: v,
-				Note: fmt.Sprintf("%d × %.0f s windows from %.0f s, load %s", max(r.Windows, 1), r.Window.Seconds(), r.WindowAt.Seconds(), r.Load)})
+				Note: fmt.Sprintf("%d × %.0f s windows from %.0f s, load %s", len(r.CPUs), r.Window.Seconds(), r.WindowAt.Seconds(), r.Load)})
 		}
 		if r.Impl == Bare {
-			add("floor-cpu", "cores", cpus(r)...) // no classic counterpart
+			add("floor-cpu", "cores", r.CPUs...) // no classic counterpart
 			continue
 		}
-		add("cpu", "cores", cpus(r)...)
+		add("cpu", "cores", r.CPUs...)
 		add("server-cpu", "cores", r.ServerCPU)
 		add("rss", "KiB", float64(r.RSSKiB))
 		add("hwm", "KiB", float64(r.HWMKiB))
@@ -65,12 +65,4 @@ func Records(scale []ScaleRow, detect []DetectRow) []result.Record {
 		out = append(out, rec)
 	}
 	return out
-}
-
-// cpus is r's CPU, one value per window.
-func cpus(r ScaleRow) []float64 {
-	if len(r.CPUs) == 0 {
-		return []float64{r.CPU}
-	}
-	return r.CPUs
 }

@@ -9,9 +9,9 @@ import (
 
 func TestRecords(t *testing.T) {
 	s := time.Second
-	scale := []ScaleRow{{Impl: Ours, Reals: 10, Virtuals: 2, Window: 10 * s, Windows: 2, CPU: 0.25, CPUs: []float64{0.25, 0.3},
+	scale := []ScaleRow{{Impl: Ours, Reals: 10, Virtuals: 2, Window: 10 * s, CPUs: []float64{0.25, 0.3},
 		RSSKiB: 2048, HWMKiB: 4096, UpAtEnd: 10, Intervals: Intervals{Requests: 100, Gaps: []time.Duration{s, s, 2 * s}}},
-		{Impl: Bare, Reals: 10, Virtuals: 2, Window: 10 * s, Windows: 2, CPU: 0.2, CPUs: []float64{0.2, 0.21}}}
+		{Impl: Bare, Reals: 10, Virtuals: 2, Window: 10 * s, CPUs: []float64{0.2, 0.21}}}
 	detect := []DetectRow{
 		{Impl: Perl, BlackHoled: 500, Missed: 90 * s},
 		{Impl: Ours, BlackHoled: 0, Latencies: []time.Duration{s / 2, s / 4}},

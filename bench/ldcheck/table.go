@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hasuite/hasuite/bench/result"
 )
 
 // Implementations compared, in table order.
@@ -214,21 +216,22 @@ func Quantile(ds []time.Duration, q float64) time.Duration {
 // Median is Quantile(ds, 0.5).
 func Median(ds []time.Duration) time.Duration { return Quantile(ds, 0.5) }
 
+// CPU is the windows' median CPU, in cores (1.0 = one core busy).
+func (r ScaleRow) CPU() float64 { return result.Median(r.CPUs) }
+
 // Span is the time all the windows cover.
-func (r ScaleRow) Span() time.Duration { return time.Duration(max(r.Windows, 1)) * r.Window }
+func (r ScaleRow) Span() time.Duration { return time.Duration(len(r.CPUs)) * r.Window }
 
 // ScaleRow is the result of run (a) for one implementation.
 type ScaleRow struct {
 	Impl             string
 	Reals, Virtuals  int
 	Window           time.Duration // each measured window
-	Windows          int           // how many, back to back
 	WindowAt         time.Duration // the first's start, after the daemon's start
 	UpAtWindow       int           // reals in the table at the first window's start
 	UpAtEnd          int           // and at the last one's end
 	Intervals        Intervals     // over all the windows
-	CPU              float64       // cores (1.0 = one core busy): the windows' median
-	CPUs             []float64     // each window's
+	CPUs             []float64     // each window's CPU, in cores: one per window
 	ServerCPU        float64       // cores, over all the windows
 	RSSKiB, HWMKiB   int64         // VmRSS at the end, VmHWM (peak)
 	Changes, Listing int           // IPVS changes and ipvsadm -L runs, whole run
@@ -260,9 +263,9 @@ func pcts(vs []float64) string {
 // cpuCell is the median CPU, and every window's when there are several.
 func cpuCell(r ScaleRow) string {
 	if len(r.CPUs) < 2 {
-		return pct(r.CPU)
+		return pct(r.CPU())
 	}
-	return fmt.Sprintf("%s (%s)", pct(r.CPU), pcts(r.CPUs))
+	return fmt.Sprintf("%s (%s)", pct(r.CPU()), pcts(r.CPUs))
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
@@ -280,7 +283,7 @@ func (r ScaleRow) scaleCells() []string {
 		r.Impl,
 		fmt.Sprintf("%d / %d", r.Reals, r.Virtuals),
 		fmt.Sprintf("%d → %d", r.UpAtWindow, r.UpAtEnd),
-		fmt.Sprintf("%d × %.0f s from %.0f s", max(r.Windows, 1), r.Window.Seconds(), r.WindowAt.Seconds()),
+		fmt.Sprintf("%d × %.0f s from %.0f s", len(r.CPUs), r.Window.Seconds(), r.WindowAt.Seconds()),
 		fmt.Sprintf("%.0f", float64(iv.Requests)/r.Span().Seconds()),
 		fmt.Sprintf("%d / %d", iv.Checked, iv.Repeated),
 		med, p95,

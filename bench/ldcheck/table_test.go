@@ -104,16 +104,16 @@ func TestProcParsing(t *testing.T) {
 }
 
 func TestMarkdown(t *testing.T) {
-	scale := []ScaleRow{{Impl: Ours, Reals: 10, Virtuals: 2, Window: 10 * time.Second, Windows: 2, UpAtWindow: 10, UpAtEnd: 10,
-		Intervals: Intervals{Requests: 200, Checked: 10, Repeated: 10, Gaps: []time.Duration{time.Second}},
-		CPU:       0.25, CPUs: []float64{0.3, 0.25}, RSSKiB: 2048, HWMKiB: 4096}}
+	scale := []ScaleRow{{Impl: Ours, Reals: 10, Virtuals: 2, Window: 10 * time.Second, UpAtWindow: 10, UpAtEnd: 10,
+		Intervals: Intervals{Requests: 300, Checked: 10, Repeated: 10, Gaps: []time.Duration{time.Second}},
+		CPUs:      []float64{0.3, 0.25, 0.2}, RSSKiB: 2048, HWMKiB: 4096}}
 	detect := []DetectRow{
 		{Impl: Perl, BlackHoled: 500, Target: 2 * time.Second, Missed: 90 * time.Second},
 		{Impl: Ours, BlackHoled: 500, Target: 2 * time.Second, Latencies: []time.Duration{time.Second, 3 * time.Second, 500 * time.Millisecond}},
 	}
 	md := Markdown(scale, detect)
 	for _, want := range []string{
-		"| hasuite ldirectord | 10 / 2 | 10 → 10 | 2 × 10 s from 0 s | 10 | 10 / 10 | 1.000 s | 1.000 s | 25 % (30 / 25 %) | 0 % | 2 MiB / 4 MiB | 0 / 0 |",
+		"| hasuite ldirectord | 10 / 2 | 10 → 10 | 3 × 10 s from 0 s | 10 | 10 / 10 | 1.000 s | 1.000 s | 25 % (30 / 25 / 20 %) | 0 % | 2 MiB / 4 MiB | 0 / 0 |",
 		"| Perl ldirectord 4.12 | 500 | 0 | not detected in 90 s | not detected in 90 s | 2.000 s | no |",
 		"| hasuite ldirectord | 500 | 3 | 1.000 s | 3.000 s | 2.000 s | yes |",
 		"- hasuite ldirectord, 500 black-holed: 1.000, 3.000, 0.500",

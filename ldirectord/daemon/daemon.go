@@ -387,8 +387,8 @@ func (d *Daemon) arm(timer *time.Timer) {
 	timer.Reset(max(time.Until(next), 0))
 }
 
-// runDue starts every due job not already running on the lean loop, or
-// hands it to the check workers when the loop cannot run it.
+// runDue starts every due job on the lean loop, or hands it to the check
+// workers when the loop cannot run it.
 func (d *Daemon) runDue(ctx context.Context, now time.Time) {
 	jobs := d.eng.Due(now) // the engine hands out each check once until its result
 	for i := range jobs {
