@@ -217,7 +217,11 @@ func forClient(resp *http.Response) bool {
 // Lean is the check as a Loop exchange when it is plain http to the
 // real's address with the common request (see simpleRequest): the same
 // bytes as direct sends, judged as check judges direct's response.
-func (h HTTP) Lean(t Target) (Exchange, bool) {
+func (h HTTP) Lean(t Target) (Exchange, bool) { return h.lean(t, false) }
+
+// lean is Lean's exchange, its request with Connection: keep-alive rather
+// than close when keepAlive.
+func (h HTTP) lean(t Target, keepAlive bool) (Exchange, bool) {
 	if h.Service != "http" {
 		return Exchange{}, false
 	}
@@ -229,13 +233,21 @@ func (h HTTP) Lean(t Target) (Exchange, bool) {
 	if !ok {
 		return Exchange{}, false
 	}
-	c.req.Close = true
+	c.req.Close = !keepAlive
+	if keepAlive {
+		c.req.Header.Set("Connection", "keep-alive")
+	}
 	b, ok := simpleRequest(c.req)
 	if !ok {
 		return Exchange{}, false
 	}
 	c.req = nil // answer needs only the rest: a kept exchange is smaller
-	return Exchange{Addr: ap, Request: b, Answer: c.answer}, true
+	ex := Exchange{Addr: ap, Request: b, Answer: c.answer}
+	if keepAlive {
+		method := c.method
+		ex.Whole = func(answer []byte) bool { return wholeResponse(answer, method) }
+	}
+	return ex, true
 }
 
 // answer judges a Loop exchange's answer as check judges direct's

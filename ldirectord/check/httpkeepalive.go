@@ -4,6 +4,7 @@ package check
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -45,6 +46,7 @@ type KeepAlive struct {
 	mu     sync.Mutex
 	idle   *kept // the connection between checks, nil when none
 	closed bool
+	lean   Keep // the connection of the Lean exchange's checks, the Loop's
 }
 
 // kept is a persistent check connection.
@@ -72,8 +74,21 @@ func (k *KeepAlive) Check(ctx context.Context, t Target) Result {
 	return run(ctx, func() error { return k.h.check(ctx, t, k.do) })
 }
 
-// Close closes the idle connection; one in use is closed when its check
-// ends. Checks after Close open a connection each, as classic.
+// Lean is the check as a Loop exchange, as HTTP's, whose connection the
+// Loop keeps between checks by the rules Check's follows.
+func (k *KeepAlive) Lean(t Target) (Exchange, bool) {
+	ex, ok := k.h.lean(t, true)
+	if !ok {
+		return Exchange{}, false
+	}
+	ex.Keep = &k.lean
+	return ex, true
+}
+
+// Close closes the idle connections (Check's, and the Lean exchange's,
+// so call it from the goroutine that steps the Loop); one in use is
+// closed when its check ends. Checks after Close open a connection each,
+// as classic.
 func (k *KeepAlive) Close() error {
 	k.mu.Lock()
 	idle := k.idle
@@ -82,6 +97,7 @@ func (k *KeepAlive) Close() error {
 	if idle != nil {
 		idle.c.Close()
 	}
+	k.lean.Close()
 	return nil
 }
 
@@ -211,4 +227,29 @@ func (k *KeepAlive) exchange(ctx context.Context, req *http.Request, kc *kept) (
 		k.put(kc)
 	}}
 	return resp, nil, false
+}
+
+// wholeResponse reports whether answer is exactly one response to a
+// method request, framed by its length, its chunks or having no body, after
+// which its connection may carry another: neither side asked to close.
+func wholeResponse(answer []byte, method string) bool {
+	rd := bytes.NewReader(answer)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(rd)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+	resp, err := readResponse(br, method)
+	if err != nil || resp.Close || resp.ContentLength < 0 && resp.TransferEncoding == nil && resp.Body != http.NoBody {
+		return false
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return false
+	}
+	for chunked := resp.TransferEncoding != nil; chunked; { // the trailer, to its empty line
+		line, err := readHeadLine(br)
+		if err != nil {
+			return false
+		}
+		chunked = len(line) > 0
+	}
+	return rd.Len()+br.Buffered() == 0
 }

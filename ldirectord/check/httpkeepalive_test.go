@@ -121,9 +121,43 @@ func kaCheck(t *testing.T, k Checker, tg Target, timeout time.Duration) Result {
 	return k.Check(ctx, tg)
 }
 
+// kaRun makes one check of k.
+type kaRun func(t *testing.T, k *KeepAlive, tg Target, timeout time.Duration) Result
+
+// onBothPaths runs test with its checks made by KeepAlive.Check (as a
+// worker makes them) and on a Loop (its Lean exchange, the loop stepped
+// on the test's goroutine, a redirect handed to Check as the daemon does).
+func onBothPaths(t *testing.T, test func(t *testing.T, run kaRun)) {
+	t.Run("check", func(t *testing.T) {
+		test(t, func(t *testing.T, k *KeepAlive, tg Target, timeout time.Duration) Result {
+			t.Helper()
+			return kaCheck(t, k, tg, timeout)
+		})
+	})
+	t.Run("loop", func(t *testing.T) {
+		l := newLoop(t)
+		var id uint64
+		test(t, func(t *testing.T, k *KeepAlive, tg Target, timeout time.Duration) Result {
+			t.Helper()
+			ex, ok := k.Lean(tg)
+			if !ok {
+				t.Fatalf("no Lean exchange for %+v", tg)
+			}
+			id++
+			r := runAll(t, l, LoopJob{ID: id, Exchange: ex, Timeout: timeout})[id]
+			if r.Full {
+				return kaCheck(t, k, tg, timeout)
+			}
+			return r.Result
+		})
+	})
+}
+
 // Checks reuse one connection; Content-Length and chunked bodies (with a
 // trailer) are read whole, whether receive reads them or not.
-func TestKeepAliveReuse(t *testing.T) {
+func TestKeepAliveReuse(t *testing.T) { onBothPaths(t, testKeepAliveReuse) }
+
+func testKeepAliveReuse(t *testing.T, run kaRun) {
 	s := newKAServer(t, func(_, req int, _ string) (string, bool) {
 		if req%2 == 0 {
 			return okChunked, false
@@ -137,7 +171,7 @@ func TestKeepAliveReuse(t *testing.T) {
 		if i == 3 {
 			tg.Receive = "" // the body is not read by the check: drained
 		}
-		if r := kaCheck(t, k, tg, 5*time.Second); !r.OK {
+		if r := run(t, k, tg, 5*time.Second); !r.OK {
 			t.Fatalf("check %d: %v", i, r.Err)
 		}
 	}
@@ -154,7 +188,9 @@ func TestKeepAliveReuse(t *testing.T) {
 
 // A server that closes or resets the connection between checks (an idle
 // timeout) causes no failure: the check retries once on a fresh one.
-func TestKeepAliveServerClosesIdle(t *testing.T) {
+func TestKeepAliveServerClosesIdle(t *testing.T) { onBothPaths(t, testKeepAliveServerClosesIdle) }
+
+func testKeepAliveServerClosesIdle(t *testing.T, run kaRun) {
 	for _, reset := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reset=%v", reset), func(t *testing.T) {
 			s := newKAServer(t, func(_, _ int, _ string) (string, bool) { return okLength, true })
@@ -165,7 +201,7 @@ func TestKeepAliveServerClosesIdle(t *testing.T) {
 				s.answer = func(_, _ int, _ string) (string, bool) { return okLength, false }
 			}
 			for i := range 4 {
-				if r := kaCheck(t, k, tg, 5*time.Second); !r.OK {
+				if r := run(t, k, tg, 5*time.Second); !r.OK {
 					t.Fatalf("check %d: %v", i, r.Err)
 				}
 				if reset {
@@ -187,7 +223,9 @@ func TestKeepAliveServerClosesIdle(t *testing.T) {
 // The response's headers and framing decide whether the connection is
 // kept: Connection: close, HTTP/1.0 without keep-alive, and a body up to
 // the connection's end close it; HTTP/1.0 with keep-alive keeps it.
-func TestKeepAliveResponseDecides(t *testing.T) {
+func TestKeepAliveResponseDecides(t *testing.T) { onBothPaths(t, testKeepAliveResponseDecides) }
+
+func testKeepAliveResponseDecides(t *testing.T, run kaRun) {
 	for _, tc := range []struct {
 		name, resp string
 		conns      int32
@@ -205,7 +243,7 @@ func TestKeepAliveResponseDecides(t *testing.T) {
 			k := WithKeepAlive(HTTP{Service: "http"}).(*KeepAlive)
 			defer k.Close()
 			for i := range 3 {
-				if r := kaCheck(t, k, s.target(t), 5*time.Second); !r.OK {
+				if r := run(t, k, s.target(t), 5*time.Second); !r.OK {
 					t.Fatalf("check %d: %v", i, r.Err)
 				}
 			}
@@ -218,14 +256,16 @@ func TestKeepAliveResponseDecides(t *testing.T) {
 
 // A connection serves at most keepAliveMaxUses checks and is not taken
 // once keepAliveMaxAge old.
-func TestKeepAliveFreshConnectionRule(t *testing.T) {
+func TestKeepAliveFreshConnectionRule(t *testing.T) { onBothPaths(t, testKeepAliveFreshConnectionRule) }
+
+func testKeepAliveFreshConnectionRule(t *testing.T, run kaRun) {
 	now := fakeClock(t, 0)
 	s := newKAServer(t, func(_, _ int, _ string) (string, bool) { return okLength, false })
 	k := WithKeepAlive(HTTP{Service: "http"}).(*KeepAlive)
 	defer k.Close()
 	tg := s.target(t)
 	for i := range keepAliveMaxUses + 1 {
-		if r := kaCheck(t, k, tg, 5*time.Second); !r.OK {
+		if r := run(t, k, tg, 5*time.Second); !r.OK {
 			t.Fatalf("check %d: %v", i, r.Err)
 		}
 		if want := int32(1 + i/keepAliveMaxUses); s.accepts.Load() != want {
@@ -233,12 +273,12 @@ func TestKeepAliveFreshConnectionRule(t *testing.T) {
 		}
 	}
 	now.Add(int64(keepAliveMaxAge - time.Second))
-	kaCheck(t, k, tg, 5*time.Second)
+	run(t, k, tg, 5*time.Second)
 	if n := s.accepts.Load(); n != 2 {
 		t.Fatalf("59 s old: %d connections, want still 2", n)
 	}
 	now.Add(int64(time.Second))
-	kaCheck(t, k, tg, 5*time.Second)
+	run(t, k, tg, 5*time.Second)
 	if n := s.accepts.Load(); n != 3 {
 		t.Errorf("60 s old: %d connections, want a fresh one (3)", n)
 	}
@@ -248,11 +288,11 @@ func TestKeepAliveFreshConnectionRule(t *testing.T) {
 	k.Close()
 	k = WithKeepAlive(HTTP{Service: "http"}).(*KeepAlive)
 	defer k.Close()
-	kaCheck(t, k, tg, 5*time.Second) // connection 4
+	run(t, k, tg, 5*time.Second) // connection 4
 	now.Add(int64(44 * time.Second))
-	kaCheck(t, k, tg, 5*time.Second)
+	run(t, k, tg, 5*time.Second)
 	now.Add(int64(time.Second))
-	kaCheck(t, k, tg, 5*time.Second) // 45 s old: connection 5
+	run(t, k, tg, 5*time.Second) // 45 s old: connection 5
 	if n := s.accepts.Load(); n != 5 {
 		t.Errorf("limit 45 s: %d connections, want 5", n)
 	}
@@ -272,24 +312,26 @@ func TestKeepAliveAgeJitter(t *testing.T) {
 
 // A real that keeps serving its old connection but accepts no new one is
 // found by the fresh-connection rule, at the latest after 60 s.
-func TestKeepAliveStopsAccepting(t *testing.T) {
+func TestKeepAliveStopsAccepting(t *testing.T) { onBothPaths(t, testKeepAliveStopsAccepting) }
+
+func testKeepAliveStopsAccepting(t *testing.T, run kaRun) {
 	now := fakeClock(t, 0)
 	s := newKAServer(t, func(_, _ int, _ string) (string, bool) { return okLength, false })
 	k := WithKeepAlive(HTTP{Service: "http"}).(*KeepAlive)
 	defer k.Close()
 	tg := s.target(t)
-	if r := kaCheck(t, k, tg, 5*time.Second); !r.OK {
+	if r := run(t, k, tg, 5*time.Second); !r.OK {
 		t.Fatal(r.Err)
 	}
 	s.ln.Close() // new connections refused; the kept one still answers
 	for i := range 3 {
 		now.Add(int64(10 * time.Second))
-		if r := kaCheck(t, k, tg, 5*time.Second); !r.OK {
+		if r := run(t, k, tg, 5*time.Second); !r.OK {
 			t.Fatalf("check %d on the kept connection: %v", i, r.Err)
 		}
 	}
 	now.Add(int64(30 * time.Second)) // 60 s since the connection opened
-	r := kaCheck(t, k, tg, 5*time.Second)
+	r := run(t, k, tg, 5*time.Second)
 	if r.OK || !strings.Contains(errString(r.Err), "connection refused") {
 		t.Errorf("after 60 s: %v, want connection refused", r.Err)
 	}
@@ -297,7 +339,9 @@ func TestKeepAliveStopsAccepting(t *testing.T) {
 
 // A timeout on a kept connection fails the check (no retry: the
 // deadline is spent) and the next check opens a fresh connection.
-func TestKeepAliveTimeout(t *testing.T) {
+func TestKeepAliveTimeout(t *testing.T) { onBothPaths(t, testKeepAliveTimeout) }
+
+func testKeepAliveTimeout(t *testing.T, run kaRun) {
 	s := newKAServer(t, func(conn, req int, _ string) (string, bool) {
 		if conn == 1 && req == 2 {
 			return "", false // the second request is never answered
@@ -307,11 +351,11 @@ func TestKeepAliveTimeout(t *testing.T) {
 	k := WithKeepAlive(HTTP{Service: "http"}).(*KeepAlive)
 	defer k.Close()
 	tg := s.target(t)
-	if r := kaCheck(t, k, tg, 5*time.Second); !r.OK {
+	if r := run(t, k, tg, 5*time.Second); !r.OK {
 		t.Fatal(r.Err)
 	}
 	start := time.Now()
-	r := kaCheck(t, k, tg, 300*time.Millisecond)
+	r := run(t, k, tg, 300*time.Millisecond)
 	if r.OK || !strings.Contains(errString(r.Err), "deadline exceeded") {
 		t.Fatalf("unanswered request: %v, want the deadline", r.Err)
 	}
@@ -321,7 +365,7 @@ func TestKeepAliveTimeout(t *testing.T) {
 	if n := s.accepts.Load(); n != 1 {
 		t.Errorf("%d connections after the timeout, want 1 (no retry)", n)
 	}
-	if r := kaCheck(t, k, tg, 5*time.Second); !r.OK {
+	if r := run(t, k, tg, 5*time.Second); !r.OK {
 		t.Fatalf("check after the timeout: %v", r.Err)
 	}
 	if n := s.accepts.Load(); n != 2 {
@@ -332,7 +376,9 @@ func TestKeepAliveTimeout(t *testing.T) {
 // A failure after response bytes (a status, a body that does not match,
 // a body cut short) is the check's failure, not retried, and the next
 // check opens a fresh connection only where the old one cannot go on.
-func TestKeepAliveFailures(t *testing.T) {
+func TestKeepAliveFailures(t *testing.T) { onBothPaths(t, testKeepAliveFailures) }
+
+func testKeepAliveFailures(t *testing.T, run kaRun) {
 	s := newKAServer(t, func(_, req int, _ string) (string, bool) {
 		switch req {
 		case 2:
@@ -347,7 +393,7 @@ func TestKeepAliveFailures(t *testing.T) {
 	tg := s.target(t)
 	want := []string{"", "status 503", "unexpected EOF", ""}
 	for i, w := range want {
-		r := kaCheck(t, k, tg, 5*time.Second)
+		r := run(t, k, tg, 5*time.Second)
 		if w == "" && !r.OK || w != "" && (r.OK || !strings.Contains(errString(r.Err), w)) {
 			t.Errorf("check %d: %v, want %q", i, r.Err, w)
 		}
@@ -359,11 +405,13 @@ func TestKeepAliveFailures(t *testing.T) {
 
 // Close closes the idle connection; later checks are classic's, one
 // connection each.
-func TestKeepAliveClose(t *testing.T) {
+func TestKeepAliveClose(t *testing.T) { onBothPaths(t, testKeepAliveClose) }
+
+func testKeepAliveClose(t *testing.T, run kaRun) {
 	s := newKAServer(t, func(_, _ int, _ string) (string, bool) { return okLength, false })
 	k := WithKeepAlive(HTTP{Service: "http"}).(*KeepAlive)
 	tg := s.target(t)
-	kaCheck(t, k, tg, 5*time.Second)
+	run(t, k, tg, 5*time.Second)
 	k.Close()
 	for deadline := time.Now().Add(5 * time.Second); s.ended.Load() == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -371,7 +419,7 @@ func TestKeepAliveClose(t *testing.T) {
 		}
 	}
 	for range 2 {
-		if r := kaCheck(t, k, tg, 5*time.Second); !r.OK {
+		if r := run(t, k, tg, 5*time.Second); !r.OK {
 			t.Fatal(r.Err)
 		}
 	}
@@ -462,5 +510,58 @@ func TestKeepAliveRequestBytes(t *testing.T) {
 		if !strings.Contains(want.String(), "\r\nConnection: keep-alive\r\n") {
 			t.Errorf("request %q lacks Connection: keep-alive", want.String())
 		}
+	}
+}
+
+// On the Loop, an idle kept connection stays through steps that find
+// nothing new on it, goes as soon as a step sees the real close it, and
+// is reset by Keep.Close and by the Loop's Close.
+func TestLoopKeepIdle(t *testing.T) {
+	s := newKAServer(t, func(_, _ int, _ string) (string, bool) { return okLength, false })
+	l := newLoop(t)
+	k := WithKeepAlive(HTTP{Service: "http"}).(*KeepAlive)
+	defer k.Close()
+	ex, _ := k.Lean(s.target(t))
+	check := func(id uint64) {
+		t.Helper()
+		if r := runAll(t, l, LoopJob{ID: id, Exchange: ex, Timeout: 5 * time.Second})[id]; !r.Result.OK {
+			t.Fatalf("check %d: %v", id, r.Result.Err)
+		}
+	}
+	check(1)
+	for range 10 {
+		time.Sleep(5 * time.Millisecond)
+		l.Step(time.Now())
+	}
+	if !k.lean.idle {
+		t.Fatal("the kept connection went with nothing on it")
+	}
+	s.mu.Lock()
+	s.conns[0].Close() // the real's idle timeout: a FIN
+	s.mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); k.lean.idle; l.Step(time.Now()) {
+		if time.Now().After(deadline) {
+			t.Fatal("the kept connection is still idle 5 s after the real closed it")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	check(2) // a fresh connection
+	waitEnded := func(n int32, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); s.ended.Load() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the real still has the connection after 5 s", what)
+			}
+		}
+	}
+	k.Close()
+	waitEnded(2, "Keep.Close")
+	k2 := WithKeepAlive(HTTP{Service: "http"}).(*KeepAlive)
+	ex, _ = k2.Lean(s.target(t))
+	check(3)
+	l.Close()
+	waitEnded(3, "Loop.Close")
+	if n := s.accepts.Load(); n != 3 {
+		t.Errorf("%d connections, want 3", n)
 	}
 }

@@ -30,6 +30,11 @@ type Exchange struct {
 	// err); full true hands the check to the checker's own Check (a
 	// redirect, which the full client follows); verdict nil is a pass.
 	Answer func(answer []byte, eof bool, err error) (done, full bool, verdict error)
+	// Keep, for a keep-alive check (checkkeepalive), keeps the real's
+	// connection between checks; Whole then says whether an answer is
+	// one whole response after which the connection may carry another.
+	Keep  *Keep
+	Whole func(answer []byte) bool
 }
 
 // Leaner is a checker some of whose checks the Loop can run.
@@ -83,6 +88,7 @@ type Loop struct {
 	closed   bool
 
 	flights  []*flight // by descriptor
+	kept     []*Keep   // idle kept connections, by descriptor
 	expiries expiryHeap
 	spare    map[int][]int // reset sockets by address family, their ACKs deferred
 	unused   []*flight
@@ -103,9 +109,20 @@ type flight struct {
 	deadline  time.Time
 	sent      int // bytes of the request written
 	connected bool
+	keep      *Keep // the check's Keep, if it holds the connection
+	reused    bool  // the connection is the Keep's, from an earlier check
 	answer    []byte
 	index     int // in expiries
 }
+
+// ending is what finish does with a check's socket.
+type ending int
+
+const (
+	closeSocket ending = iota // closed as a net.Conn is: a FIN, or a reset if an answer is left unread
+	resetSocket               // the real closed first: reset and kept as a spare
+	keepSocket                // a whole answer over a Keep's connection: kept for the real's next check
+)
 
 // maxSpare bounds the reset sockets kept per address family.
 const maxSpare = 1024
@@ -229,15 +246,22 @@ func (l *Loop) Step(now time.Time) []LoopResult {
 		if verdict != nil {
 			verdict = fmt.Errorf("%w: %w", context.DeadlineExceeded, verdict)
 		}
-		l.finish(f, full, verdict, false)
+		l.finish(f, full, verdict, closeSocket)
 	}
 	clear(l.returned)
 	l.returned, l.finished = l.finished, l.returned[:0]
 	return l.returned
 }
 
-// Close closes every socket; the checks under way report nothing.
+// Close closes every socket; the checks under way report nothing. Once:
+// later calls do nothing.
 func (l *Loop) Close() {
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return
+	}
 	for _, f := range l.flights {
 		if f != nil {
 			unix.Close(f.fd)
@@ -246,6 +270,12 @@ func (l *Loop) Close() {
 	for _, fds := range l.spare {
 		for _, fd := range fds {
 			unix.Close(fd)
+		}
+	}
+	for _, k := range l.kept {
+		if k != nil {
+			unix.Close(k.fd)
+			k.idle = false
 		}
 	}
 	l.mu.Lock()
@@ -263,23 +293,36 @@ func (l *Loop) Close() {
 func (l *Loop) Start(job LoopJob, now time.Time) {
 	f := l.flight()
 	f.id, f.ref, f.ex, f.start, f.deadline = job.ID, job.Ref, job.Exchange, now, now.Add(job.Timeout)
-	a := job.Exchange.Addr.Addr().Unmap()
-	family, sa, salen := sockaddr(a, job.Exchange.Addr.Port())
+	heap.Push(&l.expiries, f)
+	if k := f.ex.Keep; k != nil && !k.busy && !k.closed {
+		f.keep, k.busy = k, true
+		if l.reuse(f) {
+			l.connected(f)
+			return
+		}
+	}
+	l.dial(f)
+}
+
+// dial opens a new connection for f.
+func (l *Loop) dial(f *flight) {
+	a := f.ex.Addr.Addr().Unmap()
+	family, sa, salen := sockaddr(a, f.ex.Addr.Port())
 	fd, err := l.socket(family, f.ex.Request != nil)
-	f.family = family
+	f.fd, f.family = fd, family
 	if err != nil {
 		// Out of descriptors or memory: the checker's own Check, which
 		// waits for a worker, rather than a real marked down.
-		l.finished = append(l.finished, LoopResult{ID: job.ID, Ref: job.Ref, Full: true})
-		l.unused = append(l.unused, f)
+		l.finish(f, true, nil, closeSocket)
 		return
 	}
-	f.fd = fd
 	for fd >= len(l.flights) {
 		l.flights = append(l.flights, nil)
 	}
 	l.flights[fd] = f
-	heap.Push(&l.expiries, f)
+	if k := f.keep; k != nil {
+		k.born, k.ttl, k.uses = keepAliveNow(), keepAliveMaxAge-keepAliveAgeJitter(), 1
+	}
 	_, _, errno := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(salen))
 	switch errno {
 	case 0:
@@ -361,8 +404,11 @@ func (l *Loop) poll() {
 			return // EINTR: the next step polls again
 		}
 		for _, ev := range l.events[:n] {
-			if fd := int(ev.Fd); fd < len(l.flights) && l.flights[fd] != nil {
+			switch fd := int(ev.Fd); {
+			case fd < len(l.flights) && l.flights[fd] != nil:
 				l.event(l.flights[fd], ev.Events)
+			case fd < len(l.kept) && l.kept[fd] != nil:
+				l.idleEvent(l.kept[fd])
 			}
 		}
 		if int(n) < len(l.events) {
@@ -400,7 +446,7 @@ func (l *Loop) connected(f *flight) {
 	f.connected = true
 	if f.ex.Request == nil {
 		_, full, verdict := f.ex.Answer(nil, false, nil)
-		l.finish(f, full, verdict, false)
+		l.finish(f, full, verdict, closeSocket)
 		return
 	}
 	l.send(f)
@@ -422,7 +468,9 @@ func (l *Loop) send(f *flight) {
 			return
 		}
 	}
-	delayAcks(f.fd) // the answer's and its FIN's ACKs wait; the reset goes first
+	if f.keep == nil {
+		delayAcks(f.fd) // the answer's and its FIN's ACKs wait; the reset goes first
+	}
 }
 
 // receive reads what f's socket has and lets Answer judge it.
@@ -448,12 +496,17 @@ func (l *Loop) receive(f *flight, rdhup bool) {
 			break
 		}
 	}
-	if !got {
+	if !got || eof && len(f.answer) == 0 && l.retry(f) {
 		return
 	}
 	done, full, verdict := f.ex.Answer(f.answer, eof, nil)
-	if done || eof {
-		l.finish(f, full, verdict, eof)
+	switch {
+	case eof:
+		l.finish(f, full, verdict, resetSocket)
+	case done && f.keep != nil && !full && f.ex.Whole(f.answer):
+		l.finish(f, full, verdict, keepSocket)
+	case done:
+		l.finish(f, full, verdict, closeSocket)
 	}
 }
 
@@ -462,21 +515,33 @@ func (f *flight) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Addr: net.TCPAddrFromAddrPort(f.ex.Addr), Err: err}
 }
 
-// fail ends f with err, as Answer words it.
+// fail ends f with err, as Answer words it, unless a retry takes it.
 func (l *Loop) fail(f *flight, err error) {
+	if l.retry(f) {
+		return
+	}
 	_, full, verdict := f.ex.Answer(f.answer, false, err)
-	l.finish(f, full, verdict, false)
+	l.finish(f, full, verdict, closeSocket)
 }
 
-// finish reports f and lets go of its socket: reset and kept when the
-// real closed first (peerClosed), else closed as a net.Conn is (a FIN,
-// or a reset if an answer is left unread).
-func (l *Loop) finish(f *flight, full bool, verdict error, peerClosed bool) {
+// finish reports f and lets go of its socket as end says (a socket that
+// was never had, fd -1, has nothing to let go of).
+func (l *Loop) finish(f *flight, full bool, verdict error, end ending) {
 	l.finished = append(l.finished, LoopResult{ID: f.id, Ref: f.ref, Full: full,
 		Result: Result{OK: verdict == nil && !full, Err: verdict, Latency: time.Since(f.start)}})
 	heap.Remove(&l.expiries, f.index)
-	l.flights[f.fd] = nil
-	l.release(f.fd, f.family, peerClosed)
+	if k := f.keep; k != nil {
+		k.busy = false
+	}
+	switch {
+	case f.fd < 0:
+	case end == keepSocket && !f.keep.closed:
+		l.flights[f.fd] = nil
+		l.idle(f.keep, f.fd, f.family)
+	default:
+		l.flights[f.fd] = nil
+		l.release(f.fd, f.family, end == resetSocket)
+	}
 	*f = flight{answer: f.answer[:0]}
 	if cap(f.answer) > 64<<10 {
 		f.answer = nil

@@ -16,8 +16,21 @@ import (
 
 // TestKeepAliveLifetime runs a checkkeepalive check twice (one
 // connection), reloads unchanged (kept), reloads without the real (closed)
-// and checks that Close closes a kept connection too.
+// and checks that Close closes a kept connection too: with the checks run
+// by the checker (a worker) and on the check loop (the job's Lean).
 func TestKeepAliveLifetime(t *testing.T) {
+	t.Run("checker", func(t *testing.T) { testKeepAliveLifetime(t, nil) })
+	t.Run("loop", func(t *testing.T) {
+		l, err := check.NewLoop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		testKeepAliveLifetime(t, l)
+	})
+}
+
+func testKeepAliveLifetime(t *testing.T, l *check.Loop) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,9 +70,17 @@ func TestKeepAliveLifetime(t *testing.T) {
 			if _, ok := j.Checker.(*check.KeepAlive); !ok {
 				t.Fatalf("checker %T, want *check.KeepAlive", j.Checker)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			r := j.Checker.Check(ctx, *j.Target)
-			cancel()
+			var r check.Result
+			if l != nil {
+				if j.Lean == nil || j.Lean.Keep == nil {
+					t.Fatal("no keep-alive exchange for the check loop")
+				}
+				r = onLoop(t, l, check.LoopJob{ID: j.ID, Exchange: *j.Lean, Timeout: 5 * time.Second})
+			} else {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				r = j.Checker.Check(ctx, *j.Target)
+				cancel()
+			}
 			if !r.OK {
 				t.Fatal(r.Err)
 			}
@@ -90,4 +111,19 @@ func TestKeepAliveLifetime(t *testing.T) {
 	waitOpen(1)
 	e.Close()
 	waitOpen(0)
+}
+
+// onLoop runs job on l, stepping it until the job has finished.
+func onLoop(t *testing.T, l *check.Loop, job check.LoopJob) check.Result {
+	t.Helper()
+	l.Start(job, time.Now())
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		for _, r := range l.Step(time.Now()) {
+			if r.ID == job.ID && !r.Full {
+				return r.Result
+			}
+		}
+	}
+	t.Fatal("no result from the check loop in 10 s")
+	return check.Result{}
 }
