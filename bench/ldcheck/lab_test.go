@@ -161,7 +161,7 @@ func startDaemon(t testing.TB, h *netns.Host, impl, dir, cfg string) *daemon {
 	case Bare:
 		cmd = h.Command(context.Background(), filepath.Join(bin, "bare"), cfgPath, "start")
 		cmd.Env = append(os.Environ(), "LDCHECK_OPS="+d.opsPath)
-	case Ours:
+	case Ours, KeepAlive:
 		ours := filepath.Join(bin, "ours")
 		if *flagOursBin != "" {
 			ours = *flagOursBin

@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	flagImpls      = flag.String("ldcheck.impl", "perl,ours", "implementations, comma-separated: perl, ours, bare (the floor: our check loop alone, (a) only)")
+	flagImpls      = flag.String("ldcheck.impl", "perl,ours", "implementations, comma-separated: perl, ours, bare (the floor: our check loop alone, (a) only), keepalive (ours with checkkeepalive = yes, (a) only)")
 	flagRuns       = flag.String("ldcheck.runs", "scale,detect", "runs: scale (a), detect (b) or both")
 	flagScales     = flag.String("ldcheck.scale", "10000/1000", "(a): reals/virtuals pairs, comma-separated")
 	flagWindow     = flag.Duration("ldcheck.window", 30*time.Second, "(a): the measured window")
@@ -32,7 +32,6 @@ var (
 	flagDetectCap  = flag.Duration("ldcheck.detectcap", 90*time.Second, "(b): longest wait for one detection")
 	flagMarkdown   = flag.String("ldcheck.markdown", "", "also write the tables as markdown to this file")
 	flagJSON       = flag.String("ldcheck.json", "", "also append the results as JSON lines (bench/result) to this file")
-	flagKeepAlive  = flag.Bool("ldcheck.keepalive", false, "ours only: checkkeepalive = yes in its ldirectord.cf (a connection per real, reused)")
 )
 
 // Timing of the runs (seconds; Perl's timeouts are whole seconds).
@@ -75,10 +74,10 @@ autoreload = no
 	return b.String()
 }
 
-// implConfig is cf as impl reads it: for ours with -ldcheck.keepalive,
-// with checkkeepalive = yes (Perl has no such directive).
+// implConfig is cf as impl reads it: for KeepAlive with checkkeepalive =
+// yes (Perl has no such directive).
 func implConfig(impl, cf string) string {
-	if impl == Ours && *flagKeepAlive {
+	if impl == KeepAlive {
 		return strings.Replace(cf, "\nsupervised = yes\n", "\nsupervised = yes\ncheckkeepalive = yes\n", 1)
 	}
 	return cf
@@ -100,8 +99,10 @@ func BenchmarkLdcheck(b *testing.B) {
 			impls = append(impls, Ours)
 		case "bare":
 			impls = append(impls, Bare)
+		case "keepalive":
+			impls = append(impls, KeepAlive)
 		default:
-			b.Fatalf("-ldcheck.impl: unknown implementation %q (want perl, ours or bare)", f)
+			b.Fatalf("-ldcheck.impl: unknown implementation %q (want perl, ours, bare or keepalive)", f)
 		}
 	}
 	if *flagWindows < 1 {
@@ -134,8 +135,8 @@ func BenchmarkLdcheck(b *testing.B) {
 				b.Fatalf("-ldcheck.blackholed: bad count %q", f)
 			}
 			for _, impl := range impls {
-				if impl == Bare {
-					continue // it removes no real
+				if impl == Bare || impl == KeepAlive {
+					continue // (a) only: the floor removes no real; keep-alive detects as ours
 				}
 				b.Run(fmt.Sprintf("detect-bh%d/%s", n, implName(impl)), func(b *testing.B) {
 					r := detectRun(b, impl, n)
@@ -163,6 +164,8 @@ func implName(impl string) string {
 		return "perl"
 	case Bare:
 		return "bare"
+	case KeepAlive:
+		return "keepalive"
 	}
 	return "ours"
 }

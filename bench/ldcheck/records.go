@@ -19,7 +19,8 @@ func kind(impl string) string {
 
 // Records are the rows of (a) and (b) as bench/result records. (a): per
 // implementation and scale ("10000/1000"), cpu (cores, one value per
-// window; for the floor, as ours' floor-cpu), one value each of
+// window; for the floor, as ours' floor-cpu; with keep-alive, as ours'
+// keepalive-cpu, with keepalive-interval its interval), one value each of
 // server-cpu (cores), rss and hwm (KiB), checks (per second), interval
 // and interval-p95 (s, no value when no real was checked twice) and up (reals
 // in the table at the window's end). (b): per implementation and number of
@@ -34,8 +35,15 @@ func Records(scale []ScaleRow, detect []DetectRow) []result.Record {
 				Metric: metric, Unit: unit, Values: v,
 				Note: fmt.Sprintf("%d × %.0f s windows from %.0f s, load %s", len(r.CPUs), r.Window.Seconds(), r.WindowAt.Seconds(), r.Load)})
 		}
-		if r.Impl == Bare {
-			add("floor-cpu", "cores", r.CPUs...) // no classic counterpart
+		switch r.Impl { // no classic counterparts
+		case Bare:
+			add("floor-cpu", "cores", r.CPUs...)
+			continue
+		case KeepAlive:
+			add("keepalive-cpu", "cores", r.CPUs...)
+			if gaps := r.Intervals.Gaps; len(gaps) > 0 {
+				add("keepalive-interval", "s", Median(gaps).Seconds())
+			}
 			continue
 		}
 		add("cpu", "cores", r.CPUs...)

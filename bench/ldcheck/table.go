@@ -31,6 +31,9 @@ const (
 	// Bare is the floor (-ldcheck.impl bare, (a) only): hasuite's check
 	// loop making the same checks with no daemon around it (see bare/).
 	Bare = "floor: hasuite's check loop alone"
+	// KeepAlive is ours with checkkeepalive = yes (-ldcheck.impl
+	// keepalive, (a) only): hasuite's opt-in, one kept connection per real.
+	KeepAlive = "hasuite ldirectord, checkkeepalive = yes"
 )
 
 // Op is one IPVS call as ours/ and ipvsadm/ record it, a line

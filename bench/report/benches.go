@@ -56,7 +56,9 @@ var benches = map[string]func(o options) bench{
 	},
 	"ldcheck": func(o options) bench {
 		b := goBench("ldcheck", "health checking at scale and detection, ldirectord vs Perl ldirectord 4.12", "Ldcheck", "./bench/ldcheck", "ldcheck")
-		b.args = append(b.args, "-ldcheck.impl", "perl,ours,bare") // bare: the floor under ours, (a) only
+		// bare: the floor under ours; keepalive: ours with checkkeepalive
+		// = yes; (a) only.
+		b.args = append(b.args, "-ldcheck.impl", "perl,ours,bare,keepalive")
 		if o.quick {
 			b.args = append(b.args, "-ldcheck.scale", "1000/100", "-ldcheck.window", "10s", "-ldcheck.cap", "40s",
 				"-ldcheck.rounds", "2", "-ldcheck.blackholed", "0,50", "-ldcheck.detectcap", "30s")
