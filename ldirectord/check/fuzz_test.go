@@ -42,9 +42,6 @@ func (c *scriptConn) SetDeadline(t time.Time) error      { return nil }
 func (c *scriptConn) SetReadDeadline(t time.Time) error  { return nil }
 func (c *scriptConn) SetWriteDeadline(t time.Time) error { return nil }
 
-// FuzzReadResponse: an accepted response has net/http's status code,
-// Location (or none) and body (when net/http accepts it too), a body no longer than
-// the input, exactly Content-Length bytes when framed so, and none for HEAD.
 // FuzzLoopAnswer checks the loop's judge of an answer (HTTP.Lean's)
 // against the worker's (HTTP.check over the same bytes, read as direct
 // reads them), and that judging it as it arrives ends where the whole
@@ -100,6 +97,57 @@ func FuzzLoopAnswer(f *testing.F) {
 	})
 }
 
+// FuzzWholeResponse checks the keep-alive judge of the check loop (may
+// the connection carry another request after this answer?) against
+// net/http: whole only when http.ReadResponse, where it accepts the head
+// (readResponse is more lenient, see FuzzReadResponse), reads a response
+// that does not ask to close, whose body (and trailer) ends at the
+// answer's last byte.
+func FuzzWholeResponse(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1",
+		"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: 1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n",
+		"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\n\r\nto the end",
+		"HTTP/1.1 204 No Content\r\n\r\n", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", "",
+	} {
+		f.Add([]byte(s), false)
+	}
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"), true)
+	f.Fuzz(func(t *testing.T, data []byte, head bool) {
+		method := http.MethodGet
+		if head {
+			method = http.MethodHead
+		}
+		if !wholeResponse(data, method) {
+			return
+		}
+		rd := bytes.NewReader(data)
+		br := bufio.NewReader(rd)
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			return
+		}
+		if resp.Close {
+			t.Fatal("whole, but net/http says close")
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatalf("whole, but net/http's body: %v", err)
+		}
+		if left := rd.Len() + br.Buffered(); left != 0 {
+			t.Fatalf("whole, but %d bytes after net/http's response", left)
+		}
+	})
+}
+
+// FuzzReadResponse: an accepted response has net/http's status code,
+// Location (or none) and body (when net/http accepts it too), a body no longer than
+// the input, exactly Content-Length bytes when framed so, and none for HEAD.
 func FuzzReadResponse(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",

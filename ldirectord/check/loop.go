@@ -75,7 +75,8 @@ type LoopResult struct {
 // connect(AF_UNSPEC) (the same RST a close with SO_LINGER 0 sends) and
 // kept for the next check: each check still makes a new connection, from
 // a new port, but the kernel does not build and tear down a socket and
-// its epoll entry every time.
+// its epoll entry every time. A keep-alive check (an Exchange with a
+// Keep) reuses its real's connection instead (loopkeep.go).
 //
 // A Loop is not safe for concurrent use: one goroutine owns it.
 type Loop struct {

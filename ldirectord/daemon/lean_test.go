@@ -113,3 +113,58 @@ virtual=10.255.0.1:80
 		t.Errorf("%d steps of the lean loop in 1 s with one check hanging", n)
 	}
 }
+
+// TestDaemonLeanKeepAlive runs a checkkeepalive real on the lean loop
+// through up, down and up again: every check goes over one connection,
+// which the daemon's stop closes.
+func TestDaemonLeanKeepAlive(t *testing.T) {
+	var sick atomic.Bool
+	var requests, opened, closed atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if sick.Load() {
+			http.Error(w, "sick", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed:
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	port := netip.MustParseAddrPort(srv.Listener.Addr().String()).Port()
+	h := start(t, &kernel.FakeIPVS{}, fmt.Sprintf(`checktimeout=1
+checkinterval=0.03
+quiescent=no
+checkkeepalive=yes
+virtual=10.255.0.1:80
+    real=127.0.0.1:%d masq 1
+    service=http
+    request="/"
+    receive="ok"
+`, port))
+	up := []kernel.Dest{{Addr: netip.MustParseAddr("127.0.0.1"), Port: port, Forward: kernel.ForwardMasq, Weight: 1}}
+	h.waitReals(up)
+	sick.Store(true)
+	h.waitReals(nil)
+	sick.Store(false)
+	h.waitReals(up)
+	if h.d.leanSteps.Load() == 0 {
+		t.Error("the lean loop never ran the check")
+	}
+	h.stop()
+	if n := opened.Load(); n != 1 || requests.Load() < 3 {
+		t.Errorf("%d connections for %d checks, want 1", n, requests.Load())
+	}
+	for deadline := time.Now().Add(5 * time.Second); closed.Load() < opened.Load(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the kept connection is still open 5 s after the daemon stopped")
+		}
+	}
+}
