@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
 	"os"
 	"sync"
 	"time"
@@ -244,12 +245,25 @@ func wholeResponse(answer []byte, method string) bool {
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return false
 	}
-	for chunked := resp.TransferEncoding != nil; chunked; { // the trailer, to its empty line
-		line, err := readHeadLine(br)
-		if err != nil {
-			return false
-		}
-		chunked = len(line) > 0
+	rest := answer[len(answer)-rd.Len()-br.Buffered():]
+	if resp.TransferEncoding == nil {
+		return len(rest) == 0
 	}
-	return rd.Len()+br.Buffered() == 0
+	return onlyTrailer(rest)
+}
+
+// onlyTrailer reports whether rest, what follows a chunked body's last
+// chunk, is its trailer section and nothing more, read as net/http reads
+// it: CR LF alone, or at most 4 KiB of header lines up to the first
+// blank line, CR LF CR LF, which ends rest.
+func onlyTrailer(rest []byte) bool {
+	if string(rest) == "\r\n" {
+		return true
+	}
+	if len(rest) < 4 || len(rest) > 4096 || bytes.Index(rest, []byte("\r\n\r\n")) != len(rest)-4 {
+		return false
+	}
+	tr := bufio.NewReader(bytes.NewReader(rest))
+	_, err := textproto.NewReader(tr).ReadMIMEHeader()
+	return err == nil && tr.Buffered() == 0
 }
