@@ -72,11 +72,26 @@ func fill(t *testing.T, dir string) string {
 	}
 }
 
-// padToPage appends one log-shaped line to path so that it ends at a page
-// boundary: on a full tmpfs the daemon's next line then needs a page it
-// cannot get.
-func padToPage(t *testing.T, path string) {
+// padToPage appends one log-shaped line to path, the log of the process
+// pid, so that it ends at a page boundary: on a full tmpfs the daemon's
+// next line then needs a page it cannot get. The process is stopped
+// meanwhile: a line of its own between the file's size and the pad would
+// leave the pad no room.
+func padToPage(t *testing.T, path string, pid int) {
 	t.Helper()
+	must(t, syscall.Kill(pid, syscall.SIGSTOP))
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	wait(t, "the daemon stopped for the padding", 5*time.Second, func() bool {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		for _, task := range tasks {
+			b, err := os.ReadFile(task)
+			i := bytes.LastIndexByte(b, ')')
+			if err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' && b[i+2] != 't' {
+				return false
+			}
+		}
+		return len(tasks) > 0
+	})
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	must(t, err)
 	defer f.Close()
@@ -84,8 +99,8 @@ func padToPage(t *testing.T, path string) {
 	must(t, err)
 	head := time.Now().Format("Jan _2 15:04:05") + " nodea heartbeat: [0]: info: padding "
 	n := int(4096 - fi.Size()%4096)
-	if n <= len(head) {
-		return // the first line or two fill the page anyway
+	if n == 4096 || n <= len(head) {
+		return // at a page's end already, or the first line or two fill the page anyway
 	}
 	if _, err := f.WriteString(head + strings.Repeat("x", n-len(head)-1) + "\n"); err != nil {
 		t.Fatalf("padding %s: %v", path, err)
@@ -204,7 +219,7 @@ func TestStateDirFullMidRun(t *testing.T) {
 
 	remount(t, stateMnt, true)
 	filler := fill(t, logMnt)
-	padToPage(t, debugFile)
+	padToPage(t, debugFile, p.na.Pid())
 	from := logLen(t, p.na)
 	p.stillTalking(t, "state read-only, log full")
 	p.nb.Kill(t)
