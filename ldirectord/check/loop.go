@@ -111,7 +111,6 @@ type flight struct {
 	sent      int // bytes of the request written
 	connected bool
 	keep      *Keep // the check's Keep, if it holds the connection
-	reused    bool  // the connection is the Keep's, from an earlier check
 	answer    []byte
 	index     int // in expiries
 }

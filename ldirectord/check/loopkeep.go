@@ -54,22 +54,22 @@ func (l *Loop) reuse(f *flight) bool {
 	}
 	l.kept[k.fd], k.idle = nil, false
 	k.uses++
-	f.fd, f.family, f.reused = k.fd, k.family, true
+	f.fd, f.family = k.fd, k.family
 	l.flights[f.fd] = f
 	return true
 }
 
-// retry replaces f's reused connection by a new one when it failed
-// before any answer, which is what a connection the real closed or reset
-// while idle does; it reports whether it did. Once per check: the new
-// connection is not a reused one.
+// retry replaces f's reused connection (one its Keep used for an
+// earlier check) by a new one when it failed before any answer, which is
+// what a connection the real closed or reset while idle does; it reports
+// whether it did. Once per check: the new connection is not a reused one.
 func (l *Loop) retry(f *flight) bool {
-	if !f.reused || len(f.answer) > 0 {
+	if f.keep == nil || f.keep.uses < 2 || len(f.answer) > 0 {
 		return false
 	}
 	l.flights[f.fd] = nil
 	l.release(f.fd, f.family, true)
-	f.reused, f.connected, f.sent = false, false, 0
+	f.connected, f.sent = false, 0
 	l.dial(f)
 	return true
 }
