@@ -211,12 +211,10 @@ func (k *KeepAlive) exchange(ctx context.Context, req *http.Request, kc *kept) (
 		if reusable {
 			n, err := io.Copy(io.Discard, io.LimitReader(body, keepAliveMaxDrain+1))
 			reusable = err == nil && n <= keepAliveMaxDrain
-			for chunked && reusable {
-				line, err := readHeadLine(kc.br)
-				reusable = err == nil
-				if len(line) == 0 {
-					break
-				}
+			if chunked && reusable { // the trailer, whole in what was read, as on the loop
+				rest, _ := kc.br.Peek(kc.br.Buffered())
+				reusable = onlyTrailer(rest)
+				kc.br.Discard(len(rest))
 			}
 			reusable = reusable && kc.br.Buffered() == 0
 		}
@@ -246,10 +244,10 @@ func wholeResponse(answer []byte, method string) bool {
 		return false
 	}
 	rest := answer[len(answer)-rd.Len()-br.Buffered():]
-	if resp.TransferEncoding == nil {
-		return len(rest) == 0
+	if resp.TransferEncoding != nil {
+		return onlyTrailer(rest)
 	}
-	return onlyTrailer(rest)
+	return len(rest) == 0
 }
 
 // onlyTrailer reports whether rest, what follows a chunked body's last

@@ -235,6 +235,7 @@ func testKeepAliveResponseDecides(t *testing.T, run kaRun) {
 		{"HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 3\r\n\r\nok\n", 1},
 		{"no length", "HTTP/1.1 200 OK\r\n\r\nok\n", 3},
 		{"chunked", okChunked, 1},
+		{"chunked, trailer ending in a bare LF", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nok\n\r\n0\r\n\n", 3},
 		{"extra bytes", okLength + "junk", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
