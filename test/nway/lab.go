@@ -150,6 +150,15 @@ func NewLab(t testing.TB, o Opts) *Lab {
 		l.Nodes[name] = l.start(t, i, hbnode.AuthKeys("sha1", testKey))
 	}
 	l.mon = newMonitor(l)
+	// Every director sees every other before the groups count as settled:
+	// until then one holding every group it sees no better home for (the
+	// others not joined yet) looks settled too, and a test that partitions
+	// then starts from a placement the cluster is about to change.
+	for _, h := range l.Order {
+		for _, peer := range l.Order {
+			l.Nodes[h].WaitStatus(t, NodeName(peer), "active", 20*time.Second)
+		}
+	}
 	l.WaitSettled(t, 20*time.Second)
 	for _, g := range l.Groups {
 		l.Probers[g.VIP] = probe.NewProber(t, l.Client, netip.AddrPortFrom(netip.MustParseAddr(g.VIP), svcPort), 10*time.Millisecond)
