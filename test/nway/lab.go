@@ -154,11 +154,7 @@ func NewLab(t testing.TB, o Opts) *Lab {
 	// until then one holding every group it sees no better home for (the
 	// others not joined yet) looks settled too, and a test that partitions
 	// then starts from a placement the cluster is about to change.
-	for _, h := range l.Order {
-		for _, peer := range l.Order {
-			l.Nodes[h].WaitStatus(t, NodeName(peer), "active", 20*time.Second)
-		}
-	}
+	l.WaitAllActive(t, 20*time.Second)
 	l.WaitSettled(t, 20*time.Second)
 	for _, g := range l.Groups {
 		l.Probers[g.VIP] = probe.NewProber(t, l.Client, netip.AddrPortFrom(netip.MustParseAddr(g.VIP), svcPort), 10*time.Millisecond)
@@ -192,6 +188,17 @@ func (l *Lab) served(vip string) bool {
 func (l *Lab) start(t testing.TB, i int, authkeys string) *hbnode.Node {
 	return hbnode.Start(t, l.Hosts[Names[i]], hbnode.Options{Node: NodeName(Names[i]), HACF: HACF(l.Opts, i),
 		AuthKeys: authkeys, Haresources: l.Haresources()})
+}
+
+// WaitAllActive waits until every director sees every other active,
+// each for up to within.
+func (l *Lab) WaitAllActive(t testing.TB, within time.Duration) {
+	t.Helper()
+	for _, h := range l.Order {
+		for _, peer := range l.Order {
+			l.Nodes[h].WaitStatus(t, NodeName(peer), "active", within)
+		}
+	}
 }
 
 // WaitSettled waits until every group has exactly one holder among the

@@ -72,11 +72,7 @@ func testPartitionHeal(t *testing.T, failback string) {
 
 	healed := time.Now()
 	l.Heal(t)
-	for _, h := range l.Order {
-		for _, peer := range l.Order {
-			l.Nodes[h].WaitStatus(t, NodeName(peer), "active", 15*time.Second)
-		}
-	}
+	l.WaitAllActive(t, 15*time.Second)
 	t.Logf("heal: every director sees every other after %v", time.Since(healed).Round(time.Millisecond))
 	want := during
 	if failback == "on" {
