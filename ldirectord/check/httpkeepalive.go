@@ -199,10 +199,8 @@ func (k *KeepAlive) exchange(ctx context.Context, req *http.Request, kc *kept) (
 	if forClient(resp) {
 		return fail(nil, false) // as direct: nil, nil makes the client repeat it
 	}
-	// Reusable: the response's end is known (a length, chunked or no
-	// body) and neither side asked to close.
 	chunked := len(resp.TransferEncoding) > 0
-	reusable := !resp.Close && (resp.ContentLength >= 0 || chunked)
+	reusable := keepsConnection(resp)
 	body := resp.Body
 	resp.Body = &closeBoth{ReadCloser: body, stop: func() {
 		// The rest of the body (and a chunked body's trailer), so the next
@@ -237,7 +235,7 @@ func wholeResponse(answer []byte, method string) bool {
 	br.Reset(rd)
 	defer func() { br.Reset(nil); readers.Put(br) }()
 	resp, err := readResponse(br, method)
-	if err != nil || resp.Close || resp.ContentLength < 0 && resp.TransferEncoding == nil && resp.Body != http.NoBody {
+	if err != nil || !keepsConnection(resp) {
 		return false
 	}
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
@@ -248,6 +246,13 @@ func wholeResponse(answer []byte, method string) bool {
 		return onlyTrailer(rest)
 	}
 	return len(rest) == 0
+}
+
+// keepsConnection reports whether resp's connection may carry another
+// request after it: its end is known (a length, chunks or no body, whose
+// length readResponse sets to 0) and neither side asked to close.
+func keepsConnection(resp *http.Response) bool {
+	return !resp.Close && (resp.ContentLength >= 0 || len(resp.TransferEncoding) > 0)
 }
 
 // onlyTrailer reports whether rest, what follows a chunked body's last
